@@ -1,0 +1,1 @@
+"""Force fields of slidesim: additive force terms combined into a model."""

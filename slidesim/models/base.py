@@ -1,0 +1,77 @@
+"""The contract every force term and model of slidesim fulfils.
+
+A *force term* is one additive piece of a potential (Tersoff, ILP, shielded Coulomb, a field
+term...). It states which neighbour list it needs and computes, for one configuration,
+
+- ``energy`` float [eV]
+- ``forces`` (N, 3) float64 [eV/A]
+- ``virial`` (6,) float64 [eV], Voigt order xx yy zz xy xz yz, LAMMPS sign convention
+  ``W_ab = sum_i r_i,a F_i,b`` (summed over pairs/triplets as ``r_ij,a F_ij,b``), so that the
+  pressure is ``P V = W + kinetic``. (The LAMMPS reference file stores ``-W``.)
+
+A *model* is a list of terms; its result is their sum plus the per-term energies.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class NeighborRequest:
+    """A neighbour list a term needs.
+
+    cutoff: pair cutoff [A]; mode: "all", "intralayer" or "interlayer" (layer ids decide).
+    Terms asking for identical (cutoff, mode) share one list.
+    """
+
+    cutoff: float
+    mode: str = "all"
+
+
+@dataclass
+class TermResult:
+    """Energy [eV], forces (N, 3) [eV/A] and virial (6,) [eV] of one term on one configuration."""
+
+    energy: float
+    forces: np.ndarray
+    virial: np.ndarray
+
+
+@dataclass
+class ModelResult:
+    """Sum over terms, plus the energy of each term by name [eV]."""
+
+    energy: float
+    forces: np.ndarray
+    virial: np.ndarray
+    energies: dict = field(default_factory=dict)
+
+
+class ForceTerm:
+    """Base class of additive force terms.
+
+    Subclasses set ``name`` and ``requests`` (a dict mapping a local key to a
+    :class:`NeighborRequest`) and implement :meth:`compute`.
+    """
+
+    name = "term"
+    requests: dict = {}
+
+    def compute(self, positions, cell, species, layer, neighbor_lists):
+        """Energy, forces and virial of this term.
+
+        positions (N, 3) float64 [A], possibly unwrapped; cell (3, 3) float64 [A], rows a, b, c
+        (periodic along a and b, open along c); species (N,) int64, index into the model's
+        species names; layer (N,) int64 (0 bottom, 1 top); neighbor_lists: dict mapping each key
+        of ``requests`` to an object with ``offsets``, ``neighbors`` and ``shifts`` arrays
+        (full CSR list, see :mod:`slidesim.neighbors_reference`).
+        Returns a :class:`TermResult`.
+        """
+        raise NotImplementedError
+
+
+def voigt(virial_3x3):
+    """(3, 3) tensor -> (6,) Voigt vector xx yy zz xy xz yz."""
+    w = np.asarray(virial_3x3)
+    return np.array([w[0, 0], w[1, 1], w[2, 2], w[0, 1], w[0, 2], w[1, 2]])
