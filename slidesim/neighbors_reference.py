@@ -37,23 +37,24 @@ def brute_force_neighbors(positions, cell, layer, cutoff, mode="all"):
     fold = np.floor(frac)
     wa, wb = in_plane_widths(cell)
     na, nb = int(np.ceil(cutoff / wa)) + 1, int(np.ceil(cutoff / wb)) + 1
-    rows = [[] for _ in range(n)]
+    images = np.array([(p, q) for p in range(-na, na + 1) for q in range(-nb, nb + 1)], float)
+    rows = []
     for i in range(n):
-        for j in range(n):
-            if mode == "intralayer" and layer[i] != layer[j]:
-                continue
-            if mode == "interlayer" and layer[i] == layer[j]:
-                continue
-            for p in range(-na, na + 1):
-                for q in range(-nb, nb + 1):
-                    image = np.array([p, q]) + fold[i] - fold[j]
-                    shift = image[0] * cell[0] + image[1] * cell[1]
-                    r = positions[j] + shift - positions[i]
-                    d2 = r @ r
-                    if d2 < cutoff * cutoff and not (i == j and p == 0 and q == 0):
-                        rows[i].append((j, shift))
+        # (n_atoms, n_images, 2) image indices of every j relative to i's folded frame
+        image = images[None, :, :] + (fold[i] - fold)[:, None, :]
+        shift = image[..., 0:1] * cell[0] + image[..., 1:2] * cell[1]
+        r = positions[:, None, :] + shift - positions[i]
+        d2 = np.einsum("jmk,jmk->jm", r, r)
+        keep = d2 < cutoff * cutoff
+        keep[i, (images[:, 0] == 0) & (images[:, 1] == 0)] = False
+        if mode == "intralayer":
+            keep[layer != layer[i]] = False
+        elif mode == "interlayer":
+            keep[layer == layer[i]] = False
+        js, ms = np.nonzero(keep)
+        rows.append((js, shift[js, ms]))
     offsets = np.zeros(n + 1, np.int64)
-    offsets[1:] = np.cumsum([len(r) for r in rows])
-    neighbors = np.array([j for r in rows for j, _ in r], np.int64)
-    shifts = np.array([s for r in rows for _, s in r], float).reshape(-1, 3)
+    offsets[1:] = np.cumsum([len(js) for js, _ in rows])
+    neighbors = np.concatenate([js for js, _ in rows]).astype(np.int64)
+    shifts = np.concatenate([sh for _, sh in rows]).reshape(-1, 3)
     return offsets, neighbors, shifts
