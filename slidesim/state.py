@@ -24,8 +24,10 @@ class State:
         species_names: tuple of element symbols, e.g. ("B", "N").
         masses: (N,) float64 [amu].
         layer: (N,) int64, 0 bottom, 1 top.
-        thermostat: (R, 2, M) float64: Nose-Hoover chain positions eta [1] (row 0) and
-            velocities eta_dot [1/ps] (row 1) for a chain of length M (M = 0 without one).
+        thermostat: (R, 3, M) float64: Nose-Hoover chain positions eta [1] (row 0),
+            velocities eta_dot [1/ps] (row 1) and accelerations eta_dotdot [1/ps^2] (row 2,
+            carried between steps as in LAMMPS ``fix nvt``) for a chain of length M (M = 0
+            without one).
         rng_states: list of R dicts, numpy ``PCG64`` bit-generator states (Langevin noise,
             initial velocities), so that a restart continues the same random stream.
         step: int, MD steps done since the start of the run.
@@ -63,7 +65,7 @@ class State:
         self.masses = np.ascontiguousarray(self.masses, dtype=np.float64)
         self.layer = np.ascontiguousarray(self.layer, dtype=np.int64)
         if self.thermostat is None:
-            self.thermostat = np.zeros((self.n_replicas, 2, 0))
+            self.thermostat = np.zeros((self.n_replicas, 3, 0))
         if self.positions.shape != self.velocities.shape:
             raise ValueError(f"positions {self.positions.shape} and velocities "
                              f"{self.velocities.shape} differ in shape")

@@ -1,0 +1,279 @@
+"""Interlayer potential (ILP) of Ouyang, Mandelli, Urbakh and Hod, Nano Lett. 18, 6009 (2018).
+
+The numbers are those of LAMMPS ``pair_style ilp/graphene/hbn`` (src/INTERLAYER), term by term:
+
+- normals: atom i's normal n_i comes from its 0-3 same-layer neighbours k within rcut(s_i, s_k).
+  With 0 or 1 neighbour n_i = z; with 2, n_i = v0 x v1 / |v0 x v1|; with 3,
+  n_i ∝ (v0 x v1 + v2 x v0 + v1 x v2) / 3, which does not depend on r_i. v_m = r_km - r_i.
+  The sign of n_i depends on the neighbour order, the energy does not.
+- attraction, once per pair: E = -Tap(r) C6 / r^6 / (1 + exp(-d (r / (sR reff) - 1)))
+- repulsion, once per *ordered* pair (i, j) with the normal of i:
+  E = Tap(r) exp(-lambda (r - z0)) (epsilon / 2 + C exp(-rho_ij^2 / delta^2)),
+  rho_ij^2 = r^2 - (n_i . r_ij)^2, lambda = alpha / z0; summing both orders gives the paper's
+  exp(..) (epsilon + C (exp(-rho_ij^2/delta^2) + exp(-rho_ji^2/delta^2))).
+- Tap(x = r / Rcut) = 20 x^7 - 70 x^6 + 84 x^5 - 35 x^4 + 1 (``interlayer_taper.h``), 0 beyond.
+
+Parameter rows (see :func:`slidesim.models.ilp.read_ilp_file`) are indexed [s_i, s_j, column]
+with the columns of :data:`PARAM_COLUMNS`, energies already in eV.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+#: columns of the per-species-pair ILP parameter array
+PARAM_COLUMNS = ("z0", "lambda", "delta2inv", "epsilon", "C", "d", "seff", "C6")
+Z0, LAMBDA, DELTA2INV, EPSILON, C_REP, D_VDW, SEFF, C6 = range(8)
+
+
+@njit(cache=True)
+def taper(r, cutoff):
+    """Tap(r / cutoff) [1] and dTap/dr [1/A] of the 7th-order interlayer taper; 0 for r >= cutoff."""
+    x = r / cutoff
+    if x >= 1.0:
+        return 0.0, 0.0
+    # Horner forms in the same order as LAMMPS, so that the values agree to the last bit
+    tap = 20.0 * x - 70.0
+    tap = tap * x + 84.0
+    tap = tap * x - 35.0
+    tap = tap * x * x * x * x + 1.0
+    dtap = 140.0 * x - 420.0
+    dtap = dtap * x + 420.0
+    dtap = dtap * x - 140.0
+    dtap = dtap * x * x * x / cutoff
+    return tap, dtap
+
+
+@njit(cache=True)
+def _cross_jacobian(w, scale, out):
+    """out[a, b] = scale * (e_b x w)_a: derivative of (u x w) with respect to u, times scale."""
+    out[0, 0] = 0.0
+    out[0, 1] = scale * w[2]
+    out[0, 2] = -scale * w[1]
+    out[1, 0] = -scale * w[2]
+    out[1, 1] = 0.0
+    out[1, 2] = scale * w[0]
+    out[2, 0] = scale * w[1]
+    out[2, 1] = -scale * w[0]
+    out[2, 2] = 0.0
+
+
+@njit(cache=True)
+def _normalize_jacobian(n_raw, norm_sq, norm, jac):
+    """Turn d(n_raw)/dr (3, 3) in place into d(n_raw / |n_raw|)/dr."""
+    for b in range(3):
+        proj = (n_raw[0] * jac[0, b] + n_raw[1] * jac[1, b] + n_raw[2] * jac[2, b]) / norm
+        for a in range(3):
+            jac[a, b] = jac[a, b] / norm - n_raw[a] * proj / norm_sq
+
+
+@njit(cache=True, parallel=True)
+def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq):
+    """Normals of every atom and their derivatives, from a full intralayer neighbour list.
+
+    positions (N, 3) [A]; species (N,) int64; offsets/neighbors/shifts: full CSR intralayer
+    list (pairs beyond the normal cutoff are skipped here); normal_cutoff_sq (S, S) [A^2],
+    rcut(s_i, s_k)^2.
+    Returns
+        normals (N, 3) [1], unit normals;
+        dnormal_dself (N, 3, 3) [1/A], [i, a, b] = d n_i,a / d r_i,b;
+        dnormal_dneighbor (N, 3, 3, 3) [1/A], [i, m, a, b] = d n_i,a / d r_(k_m),b;
+        normal_neighbors (N, 3) int64, atom index k_m of i's m-th normal neighbour;
+        normal_vectors (N, 3, 3) [A], v_m = r_(k_m) + shift - r_i;
+        normal_counts (N,) int64, number of normal neighbours (> 3 is an error for the caller;
+        only the first 3 are stored; -1 flags a zero-length normal, also an error).
+    """
+    n_atoms = positions.shape[0]
+    normals = np.zeros((n_atoms, 3))
+    dnormal_dself = np.zeros((n_atoms, 3, 3))
+    dnormal_dneighbor = np.zeros((n_atoms, 3, 3, 3))
+    normal_neighbors = np.zeros((n_atoms, 3), np.int64)
+    normal_vectors = np.zeros((n_atoms, 3, 3))
+    normal_counts = np.zeros(n_atoms, np.int64)
+    for i in prange(n_atoms):
+        vet = normal_vectors[i]
+        count = 0
+        for k in range(offsets[i], offsets[i + 1]):
+            j = neighbors[k]
+            dx = positions[j, 0] + shifts[k, 0] - positions[i, 0]
+            dy = positions[j, 1] + shifts[k, 1] - positions[i, 1]
+            dz = positions[j, 2] + shifts[k, 2] - positions[i, 2]
+            rsq = dx * dx + dy * dy + dz * dz
+            if rsq != 0.0 and rsq < normal_cutoff_sq[species[i], species[j]]:
+                if count < 3:
+                    vet[count, 0] = dx
+                    vet[count, 1] = dy
+                    vet[count, 2] = dz
+                    normal_neighbors[i, count] = j
+                count += 1
+        normal_counts[i] = count
+        n_raw = np.zeros(3)
+        if count <= 1 or count > 3:
+            normals[i, 2] = 1.0
+            continue
+        if count == 2:
+            v0, v1 = vet[0], vet[1]
+            n_raw[0] = v0[1] * v1[2] - v1[1] * v0[2]
+            n_raw[1] = v0[2] * v1[0] - v1[2] * v0[0]
+            n_raw[2] = v0[0] * v1[1] - v1[0] * v0[1]
+            # d(v0 x v1)/dv0 = [e_b x v1], d(v0 x v1)/dv1 = -[e_b x v0]
+            _cross_jacobian(v1, 1.0, dnormal_dneighbor[i, 0])
+            _cross_jacobian(v0, -1.0, dnormal_dneighbor[i, 1])
+            for a in range(3):
+                for b in range(3):
+                    dnormal_dself[i, a, b] = -(dnormal_dneighbor[i, 0, a, b]
+                                               + dnormal_dneighbor[i, 1, a, b])
+        else:
+            v0, v1, v2 = vet[0], vet[1], vet[2]
+            for a in range(3):
+                b, c = (a + 1) % 3, (a + 2) % 3
+                pv12 = v0[b] * v1[c] - v1[b] * v0[c]
+                pv31 = v2[b] * v0[c] - v0[b] * v2[c]
+                pv23 = v1[b] * v2[c] - v2[b] * v1[c]
+                n_raw[a] = (pv12 + pv31 + pv23) / 3.0
+            # d n_raw / d v0 = [e_b x (v1 - v2)] / 3, cyclically; d n_raw / d r_i = 0 exactly
+            _cross_jacobian(v1 - v2, 1.0 / 3.0, dnormal_dneighbor[i, 0])
+            _cross_jacobian(v2 - v0, 1.0 / 3.0, dnormal_dneighbor[i, 1])
+            _cross_jacobian(v0 - v1, 1.0 / 3.0, dnormal_dneighbor[i, 2])
+        norm_sq = n_raw[0] * n_raw[0] + n_raw[1] * n_raw[1] + n_raw[2] * n_raw[2]
+        if norm_sq == 0.0:
+            normal_counts[i] = -1  # degenerate neighbours: LAMMPS stops with an error here
+            normals[i, 2] = 1.0
+            continue
+        norm = np.sqrt(norm_sq)
+        for a in range(3):
+            normals[i, a] = n_raw[a] / norm
+        if count == 2:
+            _normalize_jacobian(n_raw, norm_sq, norm, dnormal_dself[i])
+        for m in range(count):
+            _normalize_jacobian(n_raw, norm_sq, norm, dnormal_dneighbor[i, m])
+    return (normals, dnormal_dself, dnormal_dneighbor, normal_neighbors, normal_vectors,
+            normal_counts)
+
+
+@njit(cache=True)
+def _add_virial(virial, dx, dy, dz, fx, fy, fz):
+    """virial (6,) += r (x) f in LAMMPS's Voigt order xx yy zz xy xz yz."""
+    virial[0] += dx * fx
+    virial[1] += dy * fy
+    virial[2] += dz * fz
+    virial[3] += dx * fy
+    virial[4] += dx * fz
+    virial[5] += dy * fz
+
+
+@njit(cache=True, parallel=True)
+def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cutoff, use_taper,
+                      normals, dnormal_dself, dnormal_dneighbor, normal_neighbors,
+                      normal_vectors, normal_counts, n_chunks):
+    """ILP energy, forces and virial from a full interlayer list and the normals of ilp_normals.
+
+    positions (N, 3) [A]; species (N,) int64; offsets/neighbors/shifts: full CSR interlayer
+    list (pairs at r >= cutoff are skipped here); params (S, S, 8) in the columns of
+    PARAM_COLUMNS [A, 1/A, 1/A^2, eV, eV, 1, A, eV A^6]; cutoff [A], the taper radius Rcut;
+    use_taper: False gives Tap = 1 (LAMMPS's ``ilp/graphene/hbn Rcut 0``, unshifted).
+    Returns energy_attraction [eV], energy_repulsion [eV], forces (N, 3) [eV/A] and the virial
+    (6,) [eV] (xx yy zz xy xz yz, W = sum r F).
+
+    Work is split into n_chunks chunks of atoms i (pass numba.get_num_threads(); the result
+    depends on it only through round-off); each chunk scatters into its own (N, 3) slice of a
+    force buffer (forces reach j and i's normal neighbours), reduced afterwards.
+    """
+    n_atoms = positions.shape[0]
+    n_chunks = max(1, min(n_chunks, n_atoms))
+    chunk_forces = np.zeros((n_chunks, n_atoms, 3))
+    chunk_energies = np.zeros((n_chunks, 2))
+    chunk_virials = np.zeros((n_chunks, 6))
+    cutoff_sq = cutoff * cutoff
+    for c in prange(n_chunks):
+        forces = chunk_forces[c]
+        virial = chunk_virials[c]
+        e_attraction = 0.0
+        e_repulsion = 0.0
+        for i in range(c * n_atoms // n_chunks, (c + 1) * n_atoms // n_chunks):
+            nx, ny, nz = normals[i, 0], normals[i, 1], normals[i, 2]
+            dn_i = dnormal_dself[i]
+            for k in range(offsets[i], offsets[i + 1]):
+                j = neighbors[k]
+                # LAMMPS's del = r_i - r_j
+                dx = positions[i, 0] - positions[j, 0] - shifts[k, 0]
+                dy = positions[i, 1] - positions[j, 1] - shifts[k, 1]
+                dz = positions[i, 2] - positions[j, 2] - shifts[k, 2]
+                rsq = dx * dx + dy * dy + dz * dz
+                if rsq >= cutoff_sq:
+                    continue
+                p = params[species[i], species[j]]
+                r = np.sqrt(rsq)
+                if use_taper:
+                    tap, dtap = taper(r, cutoff)
+                else:
+                    tap, dtap = 1.0, 0.0
+
+                # attraction: each unordered pair is met twice in a full list, so half the
+                # energy and virial per visit, and the whole pair force on i only
+                r2inv = 1.0 / rsq
+                r6inv = r2inv * r2inv * r2inv
+                r8inv = r6inv * r2inv
+                damping = 1.0 + np.exp(-p[D_VDW] * (r / p[SEFF] - 1.0))
+                v_vdw = -p[C6] * r6inv / damping
+                f_vdw = (-6.0 * p[C6] * r8inv / damping
+                         + p[C6] * p[D_VDW] / p[SEFF] * (damping - 1.0) / (damping * damping)
+                         * r8inv * r)
+                f_vdw = f_vdw * tap - v_vdw * dtap / r
+                forces[i, 0] += f_vdw * dx
+                forces[i, 1] += f_vdw * dy
+                forces[i, 2] += f_vdw * dz
+                e_attraction += 0.5 * v_vdw * tap
+                _add_virial(virial, dx, dy, dz, 0.5 * f_vdw * dx, 0.5 * f_vdw * dy,
+                            0.5 * f_vdw * dz)
+
+                # repulsion of the ordered pair (i, j) with the normal of i
+                prod = nx * dx + ny * dy + nz * dz
+                rho_sq = rsq - prod * prod
+                exp0 = np.exp(-p[LAMBDA] * (r - p[Z0]))
+                f_rho = np.exp(-rho_sq * p[DELTA2INV]) * p[C_REP]
+                e_pair = 0.5 * p[EPSILON] + f_rho
+                v_rep = exp0 * e_pair
+                f_radial = p[LAMBDA] * exp0 / r * e_pair + 2.0 * exp0 * f_rho * p[DELTA2INV]
+                f_transverse = 2.0 * exp0 * f_rho * p[DELTA2INV]
+                fx = (dx * f_radial - prod * nx * f_transverse) * tap - v_rep * dtap * dx / r
+                fy = (dy * f_radial - prod * ny * f_transverse) * tap - v_rep * dtap * dy / r
+                fz = (dz * f_radial - prod * nz * f_transverse) * tap - v_rep * dtap * dz / r
+                # d(n_i . del)/d r_i through the normal
+                scale = prod * f_transverse * tap
+                for b in range(3):
+                    dprod = dn_i[0, b] * dx + dn_i[1, b] * dy + dn_i[2, b] * dz
+                    forces[i, b] -= scale * dprod
+                forces[i, 0] += fx
+                forces[i, 1] += fy
+                forces[i, 2] += fz
+                forces[j, 0] -= fx
+                forces[j, 1] -= fy
+                forces[j, 2] -= fz
+                _add_virial(virial, dx, dy, dz, fx, fy, fz)
+                e_repulsion += tap * v_rep
+                if normal_counts[i] < 2:
+                    continue
+                for m in range(normal_counts[i]):
+                    kk = normal_neighbors[i, m]
+                    dn_k = dnormal_dneighbor[i, m]
+                    fk0 = -scale * (dn_k[0, 0] * dx + dn_k[1, 0] * dy + dn_k[2, 0] * dz)
+                    fk1 = -scale * (dn_k[0, 1] * dx + dn_k[1, 1] * dy + dn_k[2, 1] * dz)
+                    fk2 = -scale * (dn_k[0, 2] * dx + dn_k[1, 2] * dy + dn_k[2, 2] * dz)
+                    forces[kk, 0] += fk0
+                    forces[kk, 1] += fk1
+                    forces[kk, 2] += fk2
+                    # the matching -fk on i is already in the d n_i / d r_i term above
+                    v = normal_vectors[i, m]
+                    _add_virial(virial, v[0], v[1], v[2], fk0, fk1, fk2)
+        chunk_energies[c, 0] = e_attraction
+        chunk_energies[c, 1] = e_repulsion
+    forces = np.zeros((n_atoms, 3))
+    for i in prange(n_atoms):
+        for c in range(n_chunks):
+            for a in range(3):
+                forces[i, a] += chunk_forces[c, i, a]
+    virial = np.zeros(6)
+    for c in range(n_chunks):
+        for a in range(6):
+            virial[a] += chunk_virials[c, a]
+    return chunk_energies[:, 0].sum(), chunk_energies[:, 1].sum(), forces, virial

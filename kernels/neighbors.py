@@ -1,0 +1,203 @@
+"""Cell-list neighbour search on a cell periodic along a and b (any angle), open along z.
+
+The output is the full CSR list of :mod:`slidesim.neighbors_reference`: ``offsets`` (N+1,)
+int64, ``neighbors`` (M,) int64, ``shifts`` (M, 3) float64 [A] with
+``r_ij = positions[j] + shifts[k] - positions[i]`` for the given, possibly unwrapped, positions.
+
+How it works. Fractional in-plane coordinates s = (x, y) @ inv(cell[:2, :2]) are folded into
+[0, 1) and binned on an n_a x n_b grid. Two atoms in bins b and b + d (along one periodic
+direction) are at least (|d| - 1) * bin width apart perpendicular to the bin faces, so searching
+d in [-k, k] with k = ceil(cutoff / perpendicular bin width) finds every pair. Bin b + d stands
+for bin (b + d) mod n in periodic image floor((b + d) / n); distinct d are distinct (bin, image)
+pairs, so a cutoff wider than the cell (k > n / 2, even k > n) finds each periodic image exactly
+once. Atom j seen from atom i in that image gets the shift
+``(image + floor(s_i) - floor(s_j)) . (a, b)``, which undoes the folding of unwrapped positions.
+
+The list is built in two passes (count, prefix sum, fill); both are ``prange`` loops over atoms
+that write only their own row and run the same row walk, so they agree exactly. Within a row,
+neighbours come in a fixed order (bin offsets d_a then d_b, then atom index within a bin), which
+does not depend on the number of threads.
+
+Pair modes (by layer id): 0 = all pairs, 1 = same layer only, 2 = different layers only.
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+
+@numba.njit(cache=True)
+def bin_grid(cell, cutoff, bins_per_cutoff, max_bins):
+    """Number of bins and bin search range along a and b.
+
+    cell (3, 3) float64 [A] rows a, b, c; cutoff [A] > 0; bins_per_cutoff: bins are about
+    cutoff / bins_per_cutoff wide and never narrower; max_bins: cap on n_a * n_b (keeps
+    the grid O(N) for tiny cutoffs). Returns (n_a, n_b, k_a, k_b) int64.
+    """
+    area = abs(cell[0, 0] * cell[1, 1] - cell[0, 1] * cell[1, 0])
+    width_a = area / np.sqrt(cell[1, 0] ** 2 + cell[1, 1] ** 2)   # across the faces spanned by b
+    width_b = area / np.sqrt(cell[0, 0] ** 2 + cell[0, 1] ** 2)   # across the faces spanned by a
+    target = cutoff / bins_per_cutoff
+    n_a = max(1, int(np.floor(width_a / target)))
+    n_b = max(1, int(np.floor(width_b / target)))
+    while n_a * n_b > max(1, max_bins):
+        if n_a >= n_b:
+            n_a = max(1, n_a // 2)
+        else:
+            n_b = max(1, n_b // 2)
+    k_a = int(np.ceil(cutoff / (width_a / n_a)))
+    k_b = int(np.ceil(cutoff / (width_b / n_b)))
+    return n_a, n_b, k_a, k_b
+
+
+@numba.njit(cache=True, parallel=True)
+def fold_and_bin(positions, cell, n_a, n_b):
+    """Fold atoms into the cell and find their bins.
+
+    positions (N, 3) [A]; cell (3, 3) [A]. Returns ``fold`` (N, 2) float64, floor of the
+    fractional coordinates (whole cells the atom lies away from the home cell), and ``bin_ab``
+    (N, 2) int64, bin indices along a and b of the folded atom.
+    """
+    n = positions.shape[0]
+    det = cell[0, 0] * cell[1, 1] - cell[0, 1] * cell[1, 0]
+    fold = np.empty((n, 2))
+    bin_ab = np.empty((n, 2), np.int64)
+    for i in prange(n):
+        # s solves (x, y) = s_a * a + s_b * b in the plane
+        s_a = (positions[i, 0] * cell[1, 1] - positions[i, 1] * cell[1, 0]) / det
+        s_b = (positions[i, 1] * cell[0, 0] - positions[i, 0] * cell[0, 1]) / det
+        fold[i, 0] = np.floor(s_a)
+        fold[i, 1] = np.floor(s_b)
+        # round-off can put s - floor(s) at exactly 1.0: clamp into the last bin
+        bin_ab[i, 0] = min(n_a - 1, int((s_a - fold[i, 0]) * n_a))
+        bin_ab[i, 1] = min(n_b - 1, int((s_b - fold[i, 1]) * n_b))
+    return fold, bin_ab
+
+
+@numba.njit(cache=True)
+def sort_into_bins(bin_ab, n_a, n_b):
+    """Counting sort of atoms by bin (ascending atom index within a bin).
+
+    Returns ``bin_start`` (n_a * n_b + 1,) int64 and ``bin_atoms`` (N,) int64: the atoms of
+    bin (p, q) are ``bin_atoms[bin_start[p * n_b + q]:bin_start[p * n_b + q + 1]]``.
+    """
+    n = bin_ab.shape[0]
+    bin_start = np.zeros(n_a * n_b + 1, np.int64)
+    for i in range(n):
+        bin_start[bin_ab[i, 0] * n_b + bin_ab[i, 1] + 1] += 1
+    for c in range(n_a * n_b):
+        bin_start[c + 1] += bin_start[c]
+    fill = bin_start[:-1].copy()
+    bin_atoms = np.empty(n, np.int64)
+    for i in range(n):
+        c = bin_ab[i, 0] * n_b + bin_ab[i, 1]
+        bin_atoms[fill[c]] = i
+        fill[c] += 1
+    return bin_start, bin_atoms
+
+
+@numba.njit(cache=True)
+def walk_row(i, positions, cell, layer, cutoff_sq, mode, fold, bin_ab, bin_start, bin_atoms,
+             n_a, n_b, k_a, k_b, write, start, neighbors, shifts):
+    """Visit the neighbours of atom i; store them from ``start`` on if ``write``.
+
+    Returns the number of neighbours. The pair test uses exactly the expression a consumer
+    of the list evaluates: r = (positions[j] + shift) - positions[i].
+    """
+    count = 0
+    layer_i = layer[i]
+    for d_a in range(-k_a, k_a + 1):
+        virtual_a = bin_ab[i, 0] + d_a
+        image_a = virtual_a // n_a          # floor division, also for negative values
+        p = virtual_a - image_a * n_a
+        for d_b in range(-k_b, k_b + 1):
+            virtual_b = bin_ab[i, 1] + d_b
+            image_b = virtual_b // n_b
+            q = virtual_b - image_b * n_b
+            c = p * n_b + q
+            for slot in range(bin_start[c], bin_start[c + 1]):
+                j = bin_atoms[slot]
+                if j == i:
+                    continue
+                if mode == 1 and layer[j] != layer_i:
+                    continue
+                if mode == 2 and layer[j] == layer_i:
+                    continue
+                m_a = image_a + fold[i, 0] - fold[j, 0]
+                m_b = image_b + fold[i, 1] - fold[j, 1]
+                sx = m_a * cell[0, 0] + m_b * cell[1, 0]
+                sy = m_a * cell[0, 1] + m_b * cell[1, 1]
+                sz = m_a * cell[0, 2] + m_b * cell[1, 2]
+                rx = (positions[j, 0] + sx) - positions[i, 0]
+                ry = (positions[j, 1] + sy) - positions[i, 1]
+                rz = (positions[j, 2] + sz) - positions[i, 2]
+                if rx * rx + ry * ry + rz * rz < cutoff_sq:
+                    if write:
+                        neighbors[start + count] = j
+                        shifts[start + count, 0] = sx
+                        shifts[start + count, 1] = sy
+                        shifts[start + count, 2] = sz
+                    count += 1
+    return count
+
+
+@numba.njit(cache=True, parallel=True)
+def build_neighbor_list(positions, cell, layer, cutoff, mode, bins_per_cutoff):
+    """Full CSR neighbour list of all pairs closer than ``cutoff``.
+
+    positions (N, 3) float64 [A], possibly unwrapped; cell (3, 3) float64 [A], rows a, b, c
+    (periodic along a and b, open along z); layer (N,) int64; cutoff [A] > 0; mode int
+    (0 all, 1 intralayer, 2 interlayer); bins_per_cutoff int >= 1 (bin width ~ cutoff / it).
+    Returns ``offsets`` (N+1,) int64, ``neighbors`` (M,) int64, ``shifts`` (M, 3) float64 [A].
+    """
+    n = positions.shape[0]
+    n_a, n_b, k_a, k_b = bin_grid(cell, cutoff, bins_per_cutoff, 4 * n + 16)
+    fold, bin_ab = fold_and_bin(positions, cell, n_a, n_b)
+    bin_start, bin_atoms = sort_into_bins(bin_ab, n_a, n_b)
+    cutoff_sq = cutoff * cutoff
+    counts = np.empty(n, np.int64)
+    no_neighbors = np.empty(0, np.int64)
+    no_shifts = np.empty((0, 3))
+    for i in prange(n):
+        counts[i] = walk_row(i, positions, cell, layer, cutoff_sq, mode, fold, bin_ab,
+                             bin_start, bin_atoms, n_a, n_b, k_a, k_b, False, 0,
+                             no_neighbors, no_shifts)
+    offsets = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        offsets[i + 1] = offsets[i] + counts[i]
+    neighbors = np.empty(offsets[n], np.int64)
+    shifts = np.empty((offsets[n], 3))
+    for i in prange(n):
+        walk_row(i, positions, cell, layer, cutoff_sq, mode, fold, bin_ab, bin_start,
+                 bin_atoms, n_a, n_b, k_a, k_b, True, offsets[i], neighbors, shifts)
+    return offsets, neighbors, shifts
+
+
+@numba.njit(cache=True, parallel=True)
+def max_displacement_sq(positions, reference_positions):
+    """Largest squared displacement [A^2] of any atom between two (N, 3) unwrapped arrays [A]."""
+    n = positions.shape[0]
+    d2 = np.zeros(n)
+    for i in prange(n):
+        dx = positions[i, 0] - reference_positions[i, 0]
+        dy = positions[i, 1] - reference_positions[i, 1]
+        dz = positions[i, 2] - reference_positions[i, 2]
+        d2[i] = dx * dx + dy * dy + dz * dz
+    largest = 0.0
+    for i in range(n):
+        if np.isnan(d2[i]):
+            return np.nan            # a NaN position must count as "moved too far"
+        if d2[i] > largest:
+            largest = d2[i]
+    return largest
+
+
+@numba.njit(cache=True)
+def needs_rebuild(positions, reference_positions, skin):
+    """True if any atom moved more than skin / 2 [A] since the reference (unwrapped) positions.
+
+    Two atoms that each moved less than skin / 2 closed their distance by less than the skin,
+    so every pair now inside the cutoff was inside cutoff + skin at the last build.
+    """
+    half = 0.5 * skin
+    return not max_displacement_sq(positions, reference_positions) <= half * half

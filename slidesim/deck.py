@@ -1,0 +1,390 @@
+"""Input decks: a plain-text, line-oriented description of one simulation.
+
+A deck is read into a :class:`Deck` (plain data) by :func:`read_deck`; nothing runs here.
+The full reference of keywords is docs/decks.md. Errors raise :class:`DeckError`, whose message
+names the file, the line and the fix.
+"""
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+#: unit name -> (kind, factor to slidesim's unit of that kind)
+UNITS = {
+    "fs": ("time", 1e-3), "ps": ("time", 1.0), "ns": ("time", 1e3),
+    "A": ("length", 1.0), "Angstrom": ("length", 1.0), "nm": ("length", 10.0),
+    "K": ("temperature", 1.0),
+    "eV/A^2": ("stiffness", 1.0),
+    "V/A": ("field", 1.0), "V/nm": ("field", 0.1),
+}
+#: the unit each kind is stored in, and whether a bare number is accepted (in that unit)
+BASE_UNITS = {"time": ("ps", False), "length": ("A", True), "temperature": ("K", True),
+              "stiffness": ("eV/A^2", True), "field": ("V/A", True)}
+
+
+class DeckError(ValueError):
+    """A problem in a deck, located at a file and line, with the fix."""
+
+    def __init__(self, path, line_no, text, message, fix=None):
+        self.path, self.line_no, self.text, self.fix = path, line_no, text, fix
+        msg = f"{path}:{line_no}: {message}"
+        if text is not None:
+            msg += f"\n    {text.strip()}"
+        if fix:
+            msg += f"\n  fix: {fix}"
+        super().__init__(msg)
+
+
+@dataclass
+class Stage:
+    """One stage of the schedule: target temperature (ramp from ``t_start`` to ``t_stop`` [K])
+    held or ramped over ``n_steps`` steps. ``line`` is where it was declared."""
+
+    name: str
+    t_start: float
+    t_stop: float
+    n_steps: int
+    line: int = 0
+
+
+@dataclass
+class Deck:
+    """Everything a deck declares, in slidesim units (A, ps, K, eV)."""
+
+    path: str
+    text: str
+    system: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
+    timestep: float = None
+    integrator: dict = field(default_factory=lambda: {"name": "nose-hoover"})
+    seed: int = 12345
+    replicas: int = 1
+    velocities: float = None
+    skin: float = 1.0
+    output: str = "out"
+    trajectory_every: int = 1000
+    trajectory_velocities: bool = False
+    trajectory_forces: bool = False
+    thermo_every: int = 100
+    checkpoint_every: int = 10000
+    temperature_limit: float = None
+    stages: list = field(default_factory=list)
+
+    @property
+    def total_steps(self):
+        return sum(stage.n_steps for stage in self.stages)
+
+
+# keyword -> option name -> kind. "_" is the positional argument (its allowed values, if fixed).
+SCHEMA = {
+    "system": {"_": ("bilayer", "file"), "material": "str", "cells": "int2", "stacking": "str",
+               "lattice": "length", "distance": "length", "sliding": "length2",
+               "vacuum": "length", "path": "str"},
+    "model": {"_": None, "spring": "stiffness", "parameters": "str", "tersoff": "str",
+              "ilp": "str"},
+    "timestep": {"_value": "time"},
+    "integrator": {"_": ("nve", "nose-hoover", "langevin"), "tdamp": "time", "chain": "int",
+                   "loops": "int", "damp": "time"},
+    "seed": {"_value": "int"},
+    "replicas": {"_value": "int"},
+    "velocities": {"_value": "temperature"},
+    "neighbor": {"skin": "length"},
+    "output": {"_value": "str"},
+    "trajectory": {"every": "int", "velocities": "bool", "forces": "bool"},
+    "thermo": {"every": "int"},
+    "checkpoint": {"every": "int"},
+    "limit": {"temperature": "temperature"},
+    "stage": {"_": None, "temperature": "temperature_ramp", "duration": "time", "steps": "int"},
+    "loop": {},
+    "end": {},
+}
+
+
+def _suggest(word, choices):
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else f"choose from: {', '.join(choices)}"
+
+
+class _Line:
+    def __init__(self, path, number, text):
+        self.path, self.number, self.text = path, number, text
+
+    def error(self, message, fix=None):
+        return DeckError(self.path, self.number, self.text, message, fix)
+
+
+def _number(line, token, what, integer=False):
+    try:
+        value = float(token)
+    except ValueError:
+        raise line.error(f"{what} needs a number, got '{token}'",
+                         f"write a number, e.g. '{what} 300'") from None
+    if integer:
+        if value != int(value):
+            raise line.error(f"{what} needs a whole number, got '{token}'")
+        return int(value)
+    return value
+
+
+def _quantity(line, tokens, pos, kind, what):
+    """Parse 'number [unit]' of a kind at tokens[pos]; returns (value in base units, next pos)."""
+    if pos >= len(tokens):
+        raise line.error(f"{what} needs a value", f"write e.g. '{what} {_example(kind)}'")
+    value = _number(line, tokens[pos], what)
+    base, bare_ok = BASE_UNITS[kind]
+    if pos + 1 < len(tokens) and tokens[pos + 1] in UNITS:
+        unit_kind, factor = UNITS[tokens[pos + 1]]
+        if unit_kind != kind:
+            raise line.error(f"{what} is a {kind}, but '{tokens[pos + 1]}' is a unit of {unit_kind}",
+                             f"use a {kind} unit: "
+                             f"{', '.join(u for u, (k, _) in UNITS.items() if k == kind)}")
+        return value * factor, pos + 2
+    if pos + 1 < len(tokens) and _looks_like_unit(tokens[pos + 1]):
+        raise line.error(f"unknown unit '{tokens[pos + 1]}' for {what}",
+                         f"{_suggest(tokens[pos + 1], [u for u, (k, _) in UNITS.items() if k == kind])}")
+    if not bare_ok:
+        raise line.error(f"{what} needs a unit", f"write e.g. '{what} {_example(kind)}'")
+    return value, pos + 1
+
+
+def _looks_like_unit(token):
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z/^0-9]*", token)) and token not in SCHEMA_WORDS
+
+
+def _example(kind):
+    return {"time": "1 fs", "length": "3.3 A", "temperature": "300 K",
+            "stiffness": "5 eV/A^2", "field": "0.1 V/A"}.get(kind, "1")
+
+
+SCHEMA_WORDS = {name for spec in SCHEMA.values() for name in spec} | {"to", "yes", "no"}
+
+
+def _parse_options(line, keyword, tokens):
+    """Parse the option tokens of one line against SCHEMA[keyword] into a dict."""
+    spec = SCHEMA[keyword]
+    out, pos = {}, 0
+    if "_value" in spec:
+        kind = spec["_value"]
+        if len(tokens) == 0:
+            raise line.error(f"'{keyword}' needs a value", f"write e.g. '{keyword} {_example(kind)}'")
+        if kind == "int":
+            out["_value"] = _number(line, tokens[0], keyword, integer=True); pos = 1
+        elif kind == "str":
+            out["_value"] = tokens[0]; pos = 1
+        else:
+            out["_value"], pos = _quantity(line, tokens, 0, kind, keyword)
+        if pos < len(tokens):
+            raise line.error(f"unexpected '{' '.join(tokens[pos:])}' after '{keyword}' value")
+        return out
+    if "_" in spec:
+        if not tokens:
+            allowed = spec["_"]
+            raise line.error(f"'{keyword}' needs a name",
+                             f"write '{keyword} {allowed[0] if allowed else 'NAME'} ...'")
+        if spec["_"] is not None and tokens[0] not in spec["_"]:
+            raise line.error(f"unknown {keyword} '{tokens[0]}'", _suggest(tokens[0], spec["_"]))
+        out["_"] = tokens[0]
+        pos = 1
+    while pos < len(tokens):
+        name = tokens[pos]
+        if name not in spec or name.startswith("_"):
+            options = [k for k in spec if not k.startswith("_")]
+            raise line.error(f"unknown option '{name}' for '{keyword}'", _suggest(name, options))
+        kind = spec[name]
+        pos += 1
+        if pos >= len(tokens) and kind != "bool":
+            raise line.error(f"option '{name}' needs a value",
+                             f"write e.g. '{name} {_example(kind)}'")
+        if kind == "str":
+            out[name] = tokens[pos]; pos += 1
+        elif kind == "int":
+            out[name] = _number(line, tokens[pos], name, integer=True); pos += 1
+        elif kind == "int2":
+            if pos + 1 >= len(tokens):
+                raise line.error(f"option '{name}' needs two whole numbers", f"write e.g. '{name} 15 15'")
+            out[name] = (_number(line, tokens[pos], name, True),
+                         _number(line, tokens[pos + 1], name, True)); pos += 2
+        elif kind == "bool":
+            if pos >= len(tokens) or tokens[pos] not in ("yes", "no"):
+                raise line.error(f"option '{name}' needs yes or no", f"write '{name} yes'")
+            out[name] = tokens[pos] == "yes"; pos += 1
+        elif kind == "length2":
+            x = _number(line, tokens[pos], name)
+            y, pos = _quantity(line, tokens, pos + 1, "length", name)
+            out[name] = (x, y)
+        elif kind == "temperature_ramp":
+            start, pos = _quantity(line, tokens, pos, "temperature", name)
+            stop = start
+            if pos < len(tokens) and tokens[pos] == "to":
+                stop, pos = _quantity(line, tokens, pos + 1, "temperature", name)
+            out[name] = (start, stop)
+        else:
+            out[name], pos = _quantity(line, tokens, pos, kind, name)
+    return out
+
+
+def _expand_loops(lines):
+    """Unroll ``loop VAR from A to B step C`` / ``loop VAR in v1 v2 ...`` ... ``end`` blocks,
+    substituting $VAR and ${VAR}; nested loops allowed. Returns the flat list of lines."""
+    out, pos = [], 0
+    while pos < len(lines):
+        line = lines[pos]
+        tokens = line.text.split()
+        if tokens and tokens[0] == "end":
+            raise line.error("'end' without a matching 'loop'", "remove it or add a 'loop' above")
+        if not tokens or tokens[0] != "loop":
+            out.append(line); pos += 1
+            continue
+        depth, close = 1, None
+        for k in range(pos + 1, len(lines)):
+            words = lines[k].text.split()
+            if words and words[0] == "loop":
+                depth += 1
+            elif words and words[0] == "end":
+                depth -= 1
+                if depth == 0:
+                    close = k
+                    break
+        if close is None:
+            raise line.error("'loop' without a matching 'end'", "close the loop with a line 'end'")
+        var, values = _loop_values(line, tokens)
+        body = _expand_loops(lines[pos + 1:close])
+        pattern = re.compile(r"\$\{" + var + r"\}|\$" + var + r"\b")
+        for value in values:
+            text = f"{value:g}"
+            out += [_Line(b.path, b.number, pattern.sub(text, b.text)) for b in body]
+        pos = close + 1
+    return out
+
+
+def _loop_values(line, tokens):
+    usage = "write 'loop T from 50 to 2000 step 50' or 'loop T in 100 200 300'"
+    if len(tokens) < 4 or not re.fullmatch(r"[A-Za-z_]\w*", tokens[1]):
+        raise line.error("malformed loop", usage)
+    var = tokens[1]
+    if tokens[2] == "in":
+        return var, [_number(line, t, "loop value") for t in tokens[3:]]
+    if tokens[2] != "from" or len(tokens) != 8 or tokens[4] != "to" or tokens[6] != "step":
+        raise line.error("malformed loop", usage)
+    start, stop, step = (_number(line, tokens[k], "loop") for k in (3, 5, 7))
+    if step == 0 or (stop - start) * step < 0:
+        raise line.error(f"loop step {step:g} never goes from {start:g} to {stop:g}",
+                         "use a negative step to count down, e.g. 'step -50'")
+    count = int(round((stop - start) / step + 1e-9)) + 1
+    values = [start + k * step for k in range(count)]
+    return var, values
+
+
+def read_deck(path):
+    """Read and check a deck file; returns a :class:`Deck` or raises :class:`DeckError`."""
+    with open(path) as f:
+        text = f.read()
+    return parse_deck(text, str(path))
+
+
+def parse_deck(text, path="<deck>"):
+    """Parse deck text (``path`` only names it in errors)."""
+    raw = []
+    for number, full in enumerate(text.splitlines(), start=1):
+        stripped = full.split("#", 1)[0].strip()
+        if stripped:
+            raw.append(_Line(path, number, stripped))
+    deck = Deck(path=path, text=text)
+    stage_lines = []
+    seen = {}
+    for line in _expand_loops(raw):
+        tokens = line.text.split()
+        keyword = tokens[0]
+        if keyword not in SCHEMA or keyword in ("loop", "end"):
+            raise line.error(f"unknown keyword '{keyword}'",
+                             _suggest(keyword, [k for k in SCHEMA if k not in ("end",)]))
+        if keyword in ("$",) or "$" in line.text:
+            raise line.error("unexpanded variable", "variables are set by an enclosing 'loop'")
+        options = _parse_options(line, keyword, tokens[1:])
+        if keyword != "stage":
+            if keyword in seen:
+                raise line.error(f"'{keyword}' is given twice (first on line {seen[keyword]})",
+                                 "keep one of the two lines")
+            seen[keyword] = line.number
+        _apply(deck, keyword, options, line, stage_lines)
+    _finish(deck, stage_lines, path)
+    return deck
+
+
+def _apply(deck, keyword, options, line, stage_lines):
+    value = options.get("_value")
+    if keyword == "system":
+        deck.system = dict(options, kind=options.pop("_"), line=line.number)
+        if deck.system["kind"] == "file" and "path" not in deck.system:
+            raise line.error("'system file' needs a path", "write 'system file path structure.extxyz'")
+    elif keyword == "model":
+        deck.model = dict(options, name=options.pop("_"), line=line.number)
+    elif keyword == "timestep":
+        if value <= 0:
+            raise line.error("the timestep must be positive", "write e.g. 'timestep 1 fs'")
+        deck.timestep = value
+    elif keyword == "integrator":
+        deck.integrator = dict(options, name=options.pop("_"), line=line.number)
+    elif keyword == "seed":
+        deck.seed = value
+    elif keyword == "replicas":
+        if value < 1:
+            raise line.error("at least one replica is needed", "write 'replicas 1'")
+        deck.replicas = value
+    elif keyword == "velocities":
+        if value < 0:
+            raise line.error("a temperature cannot be negative")
+        deck.velocities = value
+    elif keyword == "neighbor":
+        deck.skin = options.get("skin", deck.skin)
+        if deck.skin < 0:
+            raise line.error("the neighbour skin cannot be negative", "write 'neighbor skin 1 A'")
+    elif keyword == "output":
+        deck.output = value
+    elif keyword in ("trajectory", "thermo", "checkpoint"):
+        every = options.get("every")
+        if every is not None:
+            if every < 0:
+                raise line.error("'every' cannot be negative", f"write '{keyword} every 100' (0 = never)")
+            setattr(deck, f"{keyword}_every", every)
+        if keyword == "trajectory":
+            deck.trajectory_velocities = options.get("velocities", deck.trajectory_velocities)
+            deck.trajectory_forces = options.get("forces", deck.trajectory_forces)
+    elif keyword == "limit":
+        deck.temperature_limit = options.get("temperature")
+    elif keyword == "stage":
+        stage_lines.append((line, options))
+
+
+def _finish(deck, stage_lines, path):
+    if not deck.system:
+        raise DeckError(path, 1, None, "the deck declares no system",
+                        "add e.g. 'system bilayer material BN cells 15 15 stacking BA'")
+    if deck.timestep is None:
+        raise DeckError(path, 1, None, "the deck declares no timestep", "add 'timestep 1 fs'")
+    if not stage_lines:
+        raise DeckError(path, 1, None, "the deck has no stage",
+                        "add e.g. 'stage equilibrate temperature 300 K duration 10 ps'")
+    if not deck.model:
+        deck.model = {"name": "bn-ilp", "line": 0}
+    for line, options in stage_lines:
+        if "duration" in options and "steps" in options:
+            raise line.error("give either 'duration' or 'steps', not both")
+        if "duration" in options:
+            exact = options["duration"] / deck.timestep
+            n_steps = int(round(exact))
+            if abs(exact - n_steps) > 1e-6 * max(1.0, exact):
+                raise line.error(f"duration {options['duration']:g} ps is not a whole number of "
+                                 f"{deck.timestep:g} ps timesteps", "adjust the duration or the timestep")
+        elif "steps" in options:
+            n_steps = options["steps"]
+        else:
+            raise line.error("a stage needs a duration", "add e.g. 'duration 10 ps' or 'steps 1000'")
+        if n_steps <= 0:
+            raise line.error("a stage must last at least one step")
+        if "temperature" not in options and deck.integrator["name"] != "nve":
+            raise line.error("a stage needs a temperature", "add e.g. 'temperature 300 K'")
+        t_start, t_stop = options.get("temperature", (0.0, 0.0))
+        if t_start < 0 or t_stop < 0:
+            raise line.error("temperatures cannot be negative")
+        deck.stages.append(Stage(options["_"], t_start, t_stop, n_steps, line.number))

@@ -1,0 +1,1 @@
+"""Simulation output and restart files: netCDF trajectories, thermo CSV, checkpoints, extxyz."""

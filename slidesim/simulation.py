@@ -1,0 +1,271 @@
+"""The driver: turns a deck into a running simulation of R replicas.
+
+One step of one replica::
+
+    integrator.first_half      (thermostat half step, kick, drift)
+    model.compute              (neighbour lists updated when needed; energy, forces, virial)
+    integrator.second_half     (kick, thermostat half step)
+
+Observers (thermo rows, trajectory frames, checkpoints) run between steps, where the state is
+consistent. Ctrl-C and SIGTERM are noted by a handler and acted on between steps: the trajectory
+is flushed and a checkpoint written. Non-finite forces or a run-away temperature stop the run
+without overwriting the last good checkpoint.
+"""
+
+import hashlib
+import os
+import signal
+import sys
+import time as wallclock
+
+import numpy as np
+
+from slidesim import integrators as integ
+from slidesim import units
+from slidesim.deck import Deck
+from slidesim.io.checkpoint import read_checkpoint, write_checkpoint
+from slidesim.io.structures import read_structure
+from slidesim.io.thermo import ThermoWriter
+from slidesim.io.trajectory import TrajectoryWriter
+from slidesim.kernels.integrators import kinetic_energy, remove_momentum
+from slidesim.models import build_model
+from slidesim.observables import SlidingVector
+from slidesim.state import State
+from slidesim.structures import bilayer
+
+
+class SimulationError(RuntimeError):
+    """The run cannot go on (blow-up, bad restart); the message says why and what to do."""
+
+
+def build_state(deck):
+    """The starting structure of a deck (one replica, zero velocities)."""
+    system = deck.system
+    if system["kind"] == "file":
+        path = system["path"]
+        if not os.path.isabs(path):
+            path = os.path.join(os.path.dirname(os.path.abspath(deck.path)), path)
+        return read_structure(path)
+    return bilayer(system.get("material", "BN"), system.get("cells", (1, 1)),
+                   system.get("stacking", "BA"), system.get("lattice"), system.get("distance"),
+                   system.get("sliding"), system.get("vacuum", 40.0))
+
+
+def build_integrator(deck):
+    options = deck.integrator
+    name = options["name"]
+    if name == "nve":
+        return integ.VelocityVerlet(deck.timestep)
+    if name == "nose-hoover":
+        return integ.NoseHooverChain(deck.timestep, options.get("tdamp", 100 * deck.timestep),
+                                     options.get("chain", 3), options.get("loops", 1))
+    return integ.Langevin(deck.timestep, options.get("damp", 100 * deck.timestep))
+
+
+def replica_suffix(replica):
+    """'' for replica 0, '.r1', '.r2', ... for the others (traj.nc, traj.r1.nc, ...)."""
+    return "" if replica == 0 else f".r{replica}"
+
+
+def target_temperature(stage, stage_step):
+    """Target temperature [K] while taking step ``stage_step + 1`` of ``stage`` (linear ramp,
+    as LAMMPS's ``fix nvt temp Tstart Tstop``: the ramp ends exactly at the stage's last step)."""
+    return stage.t_start + (stage.t_stop - stage.t_start) * (stage_step + 1) / stage.n_steps
+
+
+class Simulation:
+    """A deck made runnable. ``Simulation(deck).run()``; ``restart=PATH`` continues a checkpoint."""
+
+    def __init__(self, deck: Deck, restart=None, progress=None):
+        self.deck = deck
+        self.deck_hash = hashlib.sha256(deck.text.encode()).hexdigest()
+        self.integrator = build_integrator(deck)
+        self.output = deck.output if os.path.isabs(deck.output) else os.path.join(
+            os.path.dirname(os.path.abspath(deck.path)) if os.path.exists(deck.path) else os.getcwd(),
+            deck.output)
+        self.checkpoint_path = os.path.join(self.output, "checkpoint.npz")
+        self.restarted = restart is not None
+        if restart is not None:
+            self.state, extra = read_checkpoint(restart)
+            if extra.get("deck_hash") not in (None, self.deck_hash):
+                print(f"slidesim: note: {deck.path} differs from the deck that wrote {restart}",
+                      file=sys.stderr)
+            if self.state.stage > len(deck.stages):
+                raise SimulationError(f"checkpoint {restart} is at stage {self.state.stage}, "
+                                      f"but {deck.path} has only {len(deck.stages)} stages")
+            initial = self.state
+            start = State(extra["initial_positions"], None, initial.cell, initial.species,
+                          initial.species_names, initial.masses, initial.layer)
+        else:
+            start = build_state(deck)
+            self.state = self._fresh_state(start)
+        options = {k: v for k, v in deck.model.items() if k not in ("name", "line")}
+        self.model = build_model(deck.model["name"], self.state.species_names, start, **options)
+        self.initial_positions = start.positions[0]
+        self.neighbor_lists = [self.model.neighbor_lists(deck.skin)
+                               for _ in range(self.state.n_replicas)]
+        self.sliding = SlidingVector(self.state.positions[0], self.state.cell, self.state.species,
+                                     self.state.layer)
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self._stop_requested = None
+
+    # ---- set-up --------------------------------------------------------------------------
+    def _fresh_state(self, start):
+        deck, n_rep = self.deck, self.deck.replicas
+        state = start.replicate(n_rep)
+        state.thermostat = np.zeros((n_rep, 3, self.integrator.chain_length))
+        t_init = deck.velocities if deck.velocities is not None else deck.stages[0].t_start
+        state.rng_states = []
+        for r in range(n_rep):
+            generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence([deck.seed, r])))
+            state.velocities[r] = integ.initial_velocities(state.masses, t_init, generator)
+            state.rng_states.append(generator.bit_generator.state)
+        return state
+
+    def _open_outputs(self):
+        os.makedirs(self.output, exist_ok=True)
+        step = self.state.step if self.restarted else None
+        extra = [f"e_{name}" for name in self.model.term_names]
+        self.thermo, self.trajectories = [], []
+        for r in range(self.state.n_replicas):
+            suffix = replica_suffix(r)
+            self.thermo.append(ThermoWriter(os.path.join(self.output, f"thermo{suffix}.csv"),
+                                            extra, append=self.restarted, restart_step=step))
+            if self.deck.trajectory_every > 0:
+                self.trajectories.append(TrajectoryWriter(
+                    os.path.join(self.output, f"traj{suffix}.nc"), self.state, replica=r,
+                    velocities=self.deck.trajectory_velocities, forces=self.deck.trajectory_forces,
+                    title=f"slidesim {os.path.basename(self.deck.path)}",
+                    replica_info={"replica": r, "seed": self.deck.seed},
+                    append=self.restarted, restart_step=step))
+
+    def _close_outputs(self):
+        for writer in self.thermo + self.trajectories:
+            writer.close()
+
+    # ---- observers ------------------------------------------------------------------------
+    def _observe(self, replica, result, t_target, force_all=False):
+        state, deck = self.state, self.deck
+        step = state.step
+        v = state.velocities[replica]
+        if deck.thermo_every and (step % deck.thermo_every == 0 or force_all):
+            ke = kinetic_energy(v, state.masses, units.MVV2E)
+            t_now = integ.temperature(v, state.masses)
+            t_sl = self.sliding(state.positions[replica])
+            self.last_thermo = (t_now, result.energy + ke)
+            self.thermo[replica].write_row(
+                step=step, time_ps=state.time, temperature_K=t_now, temperature_target_K=t_target,
+                potential_eV=result.energy, kinetic_eV=ke,
+                conserved_eV=result.energy + ke + self.integrator.reservoir_energy(state, replica,
+                                                                                   t_target),
+                sliding_x_A=t_sl[0], sliding_y_A=t_sl[1],
+                **{f"e_{k}": e for k, e in result.energies.items()})
+        if self.trajectories and (step % deck.trajectory_every == 0 or force_all):
+            self.trajectories[replica].write_frame(
+                state, forces=result.forces, temperature=integ.temperature(v, state.masses),
+                temperature_target=t_target, potential_energy=result.energy,
+                sliding_vector=self.sliding(state.positions[replica]))
+
+    def write_checkpoint(self):
+        write_checkpoint(self.checkpoint_path, self.state,
+                         {"deck_hash": self.deck_hash, "deck_path": os.path.abspath(self.deck.path),
+                          "initial_positions": self.initial_positions.tolist()})
+
+    # ---- the run --------------------------------------------------------------------------
+    def _compute(self, replica):
+        s = self.state
+        return self.model.compute(s.positions[replica], s.cell, s.species, s.layer,
+                                  self.neighbor_lists[replica])
+
+    def _check(self, replica, result):
+        state = self.state
+        if not (np.isfinite(result.energy) and np.isfinite(result.forces).all()):
+            raise SimulationError(
+                f"non-finite energy or forces at step {state.step} (replica {replica}): the system "
+                f"blew up. The last good checkpoint is {self.checkpoint_path}; try a smaller "
+                f"timestep or check the starting structure.")
+        limit = self.deck.temperature_limit
+        if limit is None:
+            limit = 10.0 * max(max(s.t_start, s.t_stop) for s in self.deck.stages) + 1000.0
+        t_now = integ.temperature(state.velocities[replica], state.masses)
+        if not t_now < limit:
+            raise SimulationError(
+                f"temperature {t_now:.1f} K exceeds the limit {limit:.1f} K at step {state.step} "
+                f"(replica {replica}): the run is exploding. The last good checkpoint is "
+                f"{self.checkpoint_path}; try a smaller timestep, or raise 'limit temperature'.")
+
+    def _request_stop(self, signum, frame):
+        if self._stop_requested is not None:
+            raise KeyboardInterrupt
+        self._stop_requested = signal.Signals(signum).name
+
+    def run(self, max_steps=None):
+        """Run the schedule to its end (or ``max_steps`` more steps). Returns a summary dict."""
+        deck, state = self.deck, self.state
+        stages = deck.stages
+        if not self.restarted:
+            for r in range(state.n_replicas):
+                remove_momentum(state.velocities[r], state.masses)
+        first_stage = stages[min(state.stage, len(stages) - 1)]
+        t0 = target_temperature(first_stage, state.stage_step - 1)
+        results = [self._compute(r) for r in range(state.n_replicas)]
+        if not self.restarted:
+            for r in range(state.n_replicas):
+                self.integrator.setup(state, r, t0)
+        self._open_outputs()
+        if not self.restarted:
+            for r in range(state.n_replicas):
+                self._observe(r, results[r], t0)
+        handlers = {sig: signal.signal(sig, self._request_stop)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        remaining = deck.total_steps - state.step
+        todo = remaining if max_steps is None else min(remaining, max_steps)
+        bar = None
+        if self.progress and todo > 0:
+            from tqdm import tqdm
+            bar = tqdm(total=todo, unit="step", dynamic_ncols=True, file=sys.stderr)
+        started = wallclock.perf_counter()
+        done, reason = 0, "finished"
+        try:
+            while done < todo:
+                if self._stop_requested:
+                    reason = f"stopped by {self._stop_requested}"
+                    break
+                stage = stages[state.stage]
+                t_target = target_temperature(stage, state.stage_step)
+                for r in range(state.n_replicas):
+                    self.integrator.first_half(state, r, results[r].forces, t_target)
+                    results[r] = self._compute(r)
+                    self.integrator.second_half(state, r, results[r].forces, t_target)
+                    self._check(r, results[r])
+                state.step += 1
+                state.time = state.step * deck.timestep
+                state.stage_step += 1
+                last = state.stage_step == stage.n_steps
+                for r in range(state.n_replicas):
+                    self._observe(r, results[r], t_target, force_all=last)
+                if last:
+                    state.stage += 1
+                    state.stage_step = 0
+                if deck.checkpoint_every and state.step % deck.checkpoint_every == 0:
+                    self.write_checkpoint()
+                done += 1
+                if bar is not None:
+                    bar.update(1)
+                    if state.step % 20 == 0:
+                        t_now, e_tot = self.last_thermo
+                        bar.set_postfix_str(f"{stage.name} T={t_now:.0f}K E={e_tot:.4f}eV",
+                                            refresh=False)
+            else:
+                reason = "finished" if state.step == deck.total_steps else "paused"
+            self.write_checkpoint()
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            if bar is not None:
+                bar.close()
+            self._close_outputs()
+        elapsed = wallclock.perf_counter() - started
+        return {"steps": done, "step": state.step, "reason": reason, "seconds": elapsed,
+                "ms_per_step": 1e3 * elapsed / max(done, 1), "output": self.output,
+                "checkpoint": self.checkpoint_path}

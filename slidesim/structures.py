@@ -1,0 +1,101 @@
+"""Builders of bilayers of honeycomb monolayers (h-BN; MoS2 later) in any stacking.
+
+Geometry (as in the paper and DESIGN.md): a = (a, 0, 0), b = (-a/2, a sqrt(3)/2, 0), c along z;
+periodic in a and b, open along z. The sliding vector t is the in-plane displacement of the top
+layer relative to AA stacking: t_AA = 0, t_BA = (b - a)/3, t_SP = (b - a)/2, t_AB = 2(b - a)/3.
+In BA the top N sits over the bottom B; in AB the top B sits over the bottom N.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from slidesim import units
+from slidesim.state import State
+
+#: stackings by name, as fractions of (b - a) from AA
+STACKINGS = {"AA": 0.0, "BA": 1.0 / 3.0, "SP": 0.5, "AB": 2.0 / 3.0}
+
+
+@dataclass(frozen=True)
+class Monolayer:
+    """A honeycomb monolayer: species and fractional (a, b) positions and heights [A] of its basis."""
+
+    name: str
+    species: tuple
+    fractional: tuple
+    heights: tuple
+    lattice: float          # default lattice constant [A]
+    interlayer: float       # default interlayer distance [A] (between the layers' mid-planes)
+
+
+MONOLAYERS = {
+    # h-BN: the stock bn-ilp model's optimum (reference/README.md); the paper's DFT has
+    # a = 2.511 A, d = 3.074 A.
+    "BN": Monolayer("BN", ("B", "N"), ((0.0, 0.0), (1 / 3, 2 / 3)), (0.0, 0.0), 2.5045, 3.235),
+}
+
+
+def primitive_cell(a):
+    """In-plane primitive vectors (2, 3) [A] for lattice constant ``a`` [A]."""
+    return np.array([[a, 0.0, 0.0], [-a / 2, a * np.sqrt(3) / 2, 0.0]])
+
+
+def sliding_vector_of(stacking, a):
+    """Sliding vector t [A] (3,) for a stacking name (AA, AB, BA, SP) or a fraction of (b - a)."""
+    if isinstance(stacking, str):
+        key = stacking.upper()
+        if key not in STACKINGS:
+            raise ValueError(f"unknown stacking {stacking!r}; choose one of {', '.join(STACKINGS)}"
+                             " or give a sliding vector")
+        fraction = STACKINGS[key]
+    else:
+        fraction = float(stacking)
+    prim = primitive_cell(a)
+    return fraction * (prim[1] - prim[0])
+
+
+def bilayer(material="BN", supercell=(1, 1), stacking="BA", lattice=None, interlayer=None,
+            sliding=None, vacuum=40.0, z_bottom=10.0):
+    """A bilayer State (one replica, zero velocities).
+
+    material: key of :data:`MONOLAYERS`; supercell: (n1, n2) repetitions; stacking: "AA", "AB",
+    "BA", "SP" or a fraction of (b - a); lattice: a [A]; interlayer: distance d [A];
+    sliding: explicit sliding vector t [A] (2 or 3 components), overrides ``stacking``;
+    vacuum: cell height c [A]; z_bottom: height of the bottom layer [A].
+    Atoms are ordered bottom layer first, cell by cell, basis atom by basis atom.
+    """
+    mono = MONOLAYERS.get(str(material))
+    if mono is None:
+        raise ValueError(f"unknown material {material!r}; known: {', '.join(MONOLAYERS)}")
+    n1, n2 = (int(n) for n in supercell)
+    if n1 < 1 or n2 < 1:
+        raise ValueError(f"supercell must be at least 1x1, got {n1}x{n2}")
+    a = mono.lattice if lattice is None else float(lattice)
+    d = mono.interlayer if interlayer is None else float(interlayer)
+    if not a > 0 or not d > 0:
+        raise ValueError("lattice constant and interlayer distance must be positive")
+    prim = primitive_cell(a)
+    if sliding is None:
+        t = sliding_vector_of(stacking, a)
+    else:
+        t = np.zeros(3)
+        t[: len(sliding)] = sliding
+    if d + z_bottom >= vacuum:
+        raise ValueError(f"cell height {vacuum} A is too small for the bilayer")
+    i, j = np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij")
+    cells = np.stack([i.ravel(), j.ravel()], axis=1)
+    n_basis, n_cells = len(mono.species), len(cells)
+    positions = np.empty((2, n_cells, n_basis, 3))
+    for layer_id in (0, 1):
+        for k, ((fa, fb), dz) in enumerate(zip(mono.fractional, mono.heights)):
+            xyz = (cells[:, :1] + fa) * prim[0] + (cells[:, 1:] + fb) * prim[1]
+            xyz[:, 2] = z_bottom + layer_id * d + dz
+            positions[layer_id, :, k] = xyz + (t if layer_id == 1 else 0.0)
+    # order: bottom layer then top; within a layer cell by cell, basis atoms interleaved
+    positions = positions.reshape(-1, 3)
+    species = np.tile(np.arange(n_basis), 2 * n_cells)
+    layer = np.repeat([0, 1], n_cells * n_basis)
+    cell = np.array([n1 * prim[0], n2 * prim[1], [0.0, 0.0, vacuum]])
+    masses = np.array([units.ATOMIC_MASS[symbol] for symbol in mono.species])[species]
+    return State(positions, None, cell, species, mono.species, masses, layer)
