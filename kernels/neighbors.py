@@ -15,10 +15,11 @@ once. Atom j seen from atom i in that image gets the shift
 
 The list is built in two passes (count, prefix sum, fill); both are ``prange`` loops over atoms
 that write only their own row and run the same row walk, so they agree exactly. Within a row,
-neighbours come in a fixed order (bin offsets d_a then d_b, then atom index within a bin), which
-does not depend on the number of threads.
+neighbours come in a fixed order (layer group, bin offsets d_a then d_b, then atom index within
+a bin), which does not depend on the number of threads.
 
-Pair modes (by layer id): 0 = all pairs, 1 = same layer only, 2 = different layers only.
+Pair modes (by layer id): 0 = all pairs, 1 = same layer only, 2 = different layers only. Bins
+are kept per layer, so a row walk in modes 1 and 2 never looks at atoms it would reject.
 """
 
 import numba
@@ -75,69 +76,88 @@ def fold_and_bin(positions, cell, n_a, n_b):
 
 
 @numba.njit(cache=True)
-def sort_into_bins(bin_ab, n_a, n_b):
-    """Counting sort of atoms by bin (ascending atom index within a bin).
-
-    Returns ``bin_start`` (n_a * n_b + 1,) int64 and ``bin_atoms`` (N,) int64: the atoms of
-    bin (p, q) are ``bin_atoms[bin_start[p * n_b + q]:bin_start[p * n_b + q + 1]]``.
-    """
-    n = bin_ab.shape[0]
-    bin_start = np.zeros(n_a * n_b + 1, np.int64)
-    for i in range(n):
-        bin_start[bin_ab[i, 0] * n_b + bin_ab[i, 1] + 1] += 1
-    for c in range(n_a * n_b):
-        bin_start[c + 1] += bin_start[c]
-    fill = bin_start[:-1].copy()
-    bin_atoms = np.empty(n, np.int64)
-    for i in range(n):
-        c = bin_ab[i, 0] * n_b + bin_ab[i, 1]
-        bin_atoms[fill[c]] = i
-        fill[c] += 1
-    return bin_start, bin_atoms
+def layer_groups(layer):
+    """Rank of each atom's layer id among the distinct ids: (N,) int64, and the number of ids."""
+    ids = np.unique(layer)
+    return np.searchsorted(ids, layer).astype(np.int64), ids.shape[0]
 
 
 @numba.njit(cache=True)
-def walk_row(i, positions, cell, layer, cutoff_sq, mode, fold, bin_ab, bin_start, bin_atoms,
-             n_a, n_b, k_a, k_b, write, start, neighbors, shifts):
+def sort_into_bins(positions, fold, bin_ab, group, n_groups, n_a, n_b):
+    """Counting sort of atoms by (layer group, bin), ascending atom index within a bin.
+
+    Bin (g, p, q) has the flat index c = (g * n_a + p) * n_b + q; its atoms occupy the slots
+    ``bin_start[c]:bin_start[c + 1]``. Returns ``bin_start`` (n_groups * n_a * n_b + 1,) int64,
+    and per slot: ``bin_atoms`` (N,) int64 atom index, ``bin_positions`` (N, 3) [A] and
+    ``bin_fold`` (N, 2) copies laid out contiguously for the row walk.
+    """
+    n = bin_ab.shape[0]
+    n_bins = n_groups * n_a * n_b
+    flat = np.empty(n, np.int64)
+    bin_start = np.zeros(n_bins + 1, np.int64)
+    for i in range(n):
+        flat[i] = (group[i] * n_a + bin_ab[i, 0]) * n_b + bin_ab[i, 1]
+        bin_start[flat[i] + 1] += 1
+    for c in range(n_bins):
+        bin_start[c + 1] += bin_start[c]
+    fill = bin_start[:-1].copy()
+    bin_atoms = np.empty(n, np.int64)
+    bin_positions = np.empty((n, 3))
+    bin_fold = np.empty((n, 2))
+    for i in range(n):
+        slot = fill[flat[i]]
+        fill[flat[i]] += 1
+        bin_atoms[slot] = i
+        bin_positions[slot] = positions[i]
+        bin_fold[slot] = fold[i]
+    return bin_start, bin_atoms, bin_positions, bin_fold
+
+
+@numba.njit(cache=True)
+def walk_row(i, positions, cell, cutoff_sq, mode, fold, bin_ab, group, n_groups, bin_start,
+             bin_atoms, bin_positions, bin_fold, n_a, n_b, k_a, k_b, write, start, neighbors,
+             shifts):
     """Visit the neighbours of atom i; store them from ``start`` on if ``write``.
 
     Returns the number of neighbours. The pair test uses exactly the expression a consumer
     of the list evaluates: r = (positions[j] + shift) - positions[i].
     """
     count = 0
-    layer_i = layer[i]
-    for d_a in range(-k_a, k_a + 1):
-        virtual_a = bin_ab[i, 0] + d_a
-        image_a = virtual_a // n_a          # floor division, also for negative values
-        p = virtual_a - image_a * n_a
-        for d_b in range(-k_b, k_b + 1):
-            virtual_b = bin_ab[i, 1] + d_b
-            image_b = virtual_b // n_b
-            q = virtual_b - image_b * n_b
-            c = p * n_b + q
-            for slot in range(bin_start[c], bin_start[c + 1]):
-                j = bin_atoms[slot]
-                if j == i:
-                    continue
-                if mode == 1 and layer[j] != layer_i:
-                    continue
-                if mode == 2 and layer[j] == layer_i:
-                    continue
-                m_a = image_a + fold[i, 0] - fold[j, 0]
-                m_b = image_b + fold[i, 1] - fold[j, 1]
-                sx = m_a * cell[0, 0] + m_b * cell[1, 0]
-                sy = m_a * cell[0, 1] + m_b * cell[1, 1]
-                sz = m_a * cell[0, 2] + m_b * cell[1, 2]
-                rx = (positions[j, 0] + sx) - positions[i, 0]
-                ry = (positions[j, 1] + sy) - positions[i, 1]
-                rz = (positions[j, 2] + sz) - positions[i, 2]
-                if rx * rx + ry * ry + rz * rz < cutoff_sq:
-                    if write:
-                        neighbors[start + count] = j
-                        shifts[start + count, 0] = sx
-                        shifts[start + count, 1] = sy
-                        shifts[start + count, 2] = sz
-                    count += 1
+    # scalars in locals: the compiler cannot prove that the output arrays alias none of these
+    x_i, y_i, z_i = positions[i, 0], positions[i, 1], positions[i, 2]
+    fold_a, fold_b = fold[i, 0], fold[i, 1]
+    ax, ay, az = cell[0, 0], cell[0, 1], cell[0, 2]
+    bx, by, bz = cell[1, 0], cell[1, 1], cell[1, 2]
+    for g in range(n_groups):
+        if (mode == 1 and g != group[i]) or (mode == 2 and g == group[i]):
+            continue
+        for d_a in range(-k_a, k_a + 1):
+            virtual_a = bin_ab[i, 0] + d_a
+            image_a = virtual_a // n_a          # floor division, also for negative values
+            p = virtual_a - image_a * n_a
+            for d_b in range(-k_b, k_b + 1):
+                virtual_b = bin_ab[i, 1] + d_b
+                image_b = virtual_b // n_b
+                q = virtual_b - image_b * n_b
+                c = (g * n_a + p) * n_b + q
+                for slot in range(bin_start[c], bin_start[c + 1]):
+                    m_a = image_a + fold_a - bin_fold[slot, 0]
+                    m_b = image_b + fold_b - bin_fold[slot, 1]
+                    sx = m_a * ax + m_b * bx
+                    sy = m_a * ay + m_b * by
+                    sz = m_a * az + m_b * bz
+                    rx = (bin_positions[slot, 0] + sx) - x_i
+                    ry = (bin_positions[slot, 1] + sy) - y_i
+                    rz = (bin_positions[slot, 2] + sz) - z_i
+                    inside = rx * rx + ry * ry + rz * rz < cutoff_sq
+                    # the atom itself in its home image is no neighbour
+                    if inside and not (image_a == 0 and image_b == 0 and bin_atoms[slot] == i):
+                        if write:
+                            neighbors[start + count] = bin_atoms[slot]
+                            shifts[start + count, 0] = sx
+                            shifts[start + count, 1] = sy
+                            shifts[start + count, 2] = sz
+                        count += 1
     return count
 
 
@@ -153,23 +173,26 @@ def build_neighbor_list(positions, cell, layer, cutoff, mode, bins_per_cutoff):
     n = positions.shape[0]
     n_a, n_b, k_a, k_b = bin_grid(cell, cutoff, bins_per_cutoff, 4 * n + 16)
     fold, bin_ab = fold_and_bin(positions, cell, n_a, n_b)
-    bin_start, bin_atoms = sort_into_bins(bin_ab, n_a, n_b)
+    group, n_groups = layer_groups(layer)
+    bin_start, bin_atoms, bin_positions, bin_fold = sort_into_bins(
+        positions, fold, bin_ab, group, n_groups, n_a, n_b)
     cutoff_sq = cutoff * cutoff
     counts = np.empty(n, np.int64)
     no_neighbors = np.empty(0, np.int64)
     no_shifts = np.empty((0, 3))
     for i in prange(n):
-        counts[i] = walk_row(i, positions, cell, layer, cutoff_sq, mode, fold, bin_ab,
-                             bin_start, bin_atoms, n_a, n_b, k_a, k_b, False, 0,
-                             no_neighbors, no_shifts)
+        counts[i] = walk_row(i, positions, cell, cutoff_sq, mode, fold, bin_ab, group,
+                             n_groups, bin_start, bin_atoms, bin_positions, bin_fold,
+                             n_a, n_b, k_a, k_b, False, 0, no_neighbors, no_shifts)
     offsets = np.zeros(n + 1, np.int64)
     for i in range(n):
         offsets[i + 1] = offsets[i] + counts[i]
     neighbors = np.empty(offsets[n], np.int64)
     shifts = np.empty((offsets[n], 3))
     for i in prange(n):
-        walk_row(i, positions, cell, layer, cutoff_sq, mode, fold, bin_ab, bin_start,
-                 bin_atoms, n_a, n_b, k_a, k_b, True, offsets[i], neighbors, shifts)
+        walk_row(i, positions, cell, cutoff_sq, mode, fold, bin_ab, group, n_groups,
+                 bin_start, bin_atoms, bin_positions, bin_fold, n_a, n_b, k_a, k_b, True,
+                 offsets[i], neighbors, shifts)
     return offsets, neighbors, shifts
 
 

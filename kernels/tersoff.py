@@ -85,7 +85,8 @@ def bond_order(zeta, p):
         return 1.0 - x ** n / (2.0 * n), -0.5 * beta * x ** (n - 1.0)
     x_n = x ** n
     b = (1.0 + x_n) ** (-1.0 / (2.0 * n))
-    db = -0.5 * (1.0 + x_n) ** (-1.0 - 1.0 / (2.0 * n)) * x_n / zeta
+    # (1 + x^n)^(-1 - 1/(2n)) = b / (1 + x^n): one pow fewer than LAMMPS, same to round-off
+    db = -0.5 * b / (1.0 + x_n) * x_n / zeta
     return b, db
 
 
@@ -142,6 +143,9 @@ def _tersoff_atoms(first, last, positions, species, offsets, neighbors, shifts, 
     short_index = np.empty(max_neighbors, np.int64)
     short_vec = np.empty((max_neighbors, 3))
     short_r = np.empty(max_neighbors)
+    term_on = np.zeros(max_neighbors, np.bool_)
+    # per k: cos theta_ijk, fc(r_ik), dfc, g, dg/dcos, exp factor, its derivative
+    factors = np.empty((max_neighbors, 7))
     f_pair = np.empty(3)
     f_j = np.empty(3)
     f_k = np.empty(3)
@@ -168,8 +172,10 @@ def _tersoff_atoms(first, last, positions, species, offsets, neighbors, shifts, 
             rij_vec = short_vec[jj]
             fc_ij, dfc_ij = cutoff_function(r_ij, p_ij[COL_R], p_ij[COL_D_CUT])
 
+            # zeta_ij; the per-k factors are kept for the force pass below
             zeta = 0.0
             for kk in range(n_short):
+                term_on[kk] = False
                 if kk == jj:
                     continue
                 p_ijk = params[s_i, species[j], species[short_index[kk]]]
@@ -180,9 +186,17 @@ def _tersoff_atoms(first, last, positions, species, offsets, neighbors, shifts, 
                 for a in range(3):
                     cos_theta += rij_vec[a] * short_vec[kk, a]
                 cos_theta /= r_ij * r_ik
-                fc_ik, _ = cutoff_function(r_ik, p_ijk[COL_R], p_ijk[COL_D_CUT])
-                g, _ = angular_function(cos_theta, p_ijk)
-                ex, _ = length_exponential(r_ij, r_ik, p_ijk)
+                fc_ik, dfc_ik = cutoff_function(r_ik, p_ijk[COL_R], p_ijk[COL_D_CUT])
+                g, dg = angular_function(cos_theta, p_ijk)
+                ex, dex = length_exponential(r_ij, r_ik, p_ijk)
+                term_on[kk] = True
+                factors[kk, 0] = cos_theta
+                factors[kk, 1] = fc_ik
+                factors[kk, 2] = dfc_ik
+                factors[kk, 3] = g
+                factors[kk, 4] = dg
+                factors[kk, 5] = ex
+                factors[kk, 6] = dex
                 zeta += fc_ik * g * ex
 
             b_ij, db_ij = bond_order(zeta, p_ij)
@@ -206,21 +220,13 @@ def _tersoff_atoms(first, last, positions, species, offsets, neighbors, shifts, 
             if prefactor == 0.0:
                 continue
             for kk in range(n_short):
-                if kk == jj:
+                if not term_on[kk]:
                     continue
                 k = short_index[kk]
-                p_ijk = params[s_i, species[j], species[k]]
                 r_ik = short_r[kk]
-                if r_ik * r_ik >= p_ijk[COL_CUTSQ]:
-                    continue
                 rik_vec = short_vec[kk]
-                cos_theta = 0.0
-                for a in range(3):
-                    cos_theta += rij_vec[a] * rik_vec[a]
-                cos_theta /= r_ij * r_ik
-                fc_ik, dfc_ik = cutoff_function(r_ik, p_ijk[COL_R], p_ijk[COL_D_CUT])
-                g, dg = angular_function(cos_theta, p_ijk)
-                ex, dex = length_exponential(r_ij, r_ik, p_ijk)
+                cos_theta, fc_ik, dfc_ik = factors[kk, 0], factors[kk, 1], factors[kk, 2]
+                g, dg, ex, dex = factors[kk, 3], factors[kk, 4], factors[kk, 5], factors[kk, 6]
                 for a in range(3):
                     u_ij = rij_vec[a] / r_ij
                     u_ik = rik_vec[a] / r_ik

@@ -2,8 +2,10 @@
 
 A checkpoint is a numpy ``.npz`` archive (no pickle) holding every field of the state, bit for
 bit, plus an ``extra`` JSON document (the deck text and its hash, neighbour-list bookkeeping...).
-Python objects that arrays cannot hold (the RNG states, whose PCG64 counters are 128-bit integers,
-and ``extra``) are stored as JSON text. Writing goes to a temporary file in the same directory,
+Array fields are stored as ``array.<field>``; every other field (step, time, stage, species
+names, the RNG states whose PCG64 counters are 128-bit integers) as JSON text ``json.<field>``
+(JSON integers have no size limit and floats are written with ``repr``, so both read back
+exactly). Fields are taken from the State dataclass itself, so new State fields are saved too. Writing goes to a temporary file in the same directory,
 is fsynced and then renamed over the target; the checkpoint it replaces is kept as
 ``path + ".prev"``, so a crash at any moment leaves at least one complete checkpoint.
 """

