@@ -89,6 +89,8 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
     normal_neighbors = np.zeros((n_atoms, 3), np.int64)
     normal_vectors = np.zeros((n_atoms, 3, 3))
     normal_counts = np.zeros(n_atoms, np.int64)
+    # per-atom scratch (raw normal, edge differences): no heap allocation inside the loop
+    scratch = np.zeros((n_atoms, 4, 3))
     for i in prange(n_atoms):
         vet = normal_vectors[i]
         count = 0
@@ -106,7 +108,7 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
                     normal_neighbors[i, count] = j
                 count += 1
         normal_counts[i] = count
-        n_raw = np.zeros(3)
+        n_raw = scratch[i, 0]
         if count <= 1 or count > 3:
             normals[i, 2] = 1.0
             continue
@@ -131,9 +133,13 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
                 pv23 = v1[b] * v2[c] - v2[b] * v1[c]
                 n_raw[a] = (pv12 + pv31 + pv23) / 3.0
             # d n_raw / d v0 = [e_b x (v1 - v2)] / 3, cyclically; d n_raw / d r_i = 0 exactly
-            _cross_jacobian(v1 - v2, 1.0 / 3.0, dnormal_dneighbor[i, 0])
-            _cross_jacobian(v2 - v0, 1.0 / 3.0, dnormal_dneighbor[i, 1])
-            _cross_jacobian(v0 - v1, 1.0 / 3.0, dnormal_dneighbor[i, 2])
+            edges = scratch[i, 1:]
+            for a in range(3):
+                edges[0, a] = v1[a] - v2[a]
+                edges[1, a] = v2[a] - v0[a]
+                edges[2, a] = v0[a] - v1[a]
+            for m in range(3):
+                _cross_jacobian(edges[m], 1.0 / 3.0, dnormal_dneighbor[i, m])
         norm_sq = n_raw[0] * n_raw[0] + n_raw[1] * n_raw[1] + n_raw[2] * n_raw[2]
         if norm_sq == 0.0:
             normal_counts[i] = -1  # degenerate neighbours: LAMMPS stops with an error here
@@ -186,7 +192,8 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
     cutoff_sq = cutoff * cutoff
     for c in prange(n_chunks):
         forces = chunk_forces[c]
-        virial = chunk_virials[c]
+        # a private accumulator: rows of chunk_virials share cache lines between threads
+        virial = np.zeros(6)
         e_attraction = 0.0
         e_repulsion = 0.0
         for i in range(c * n_atoms // n_chunks, (c + 1) * n_atoms // n_chunks):
@@ -265,6 +272,7 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
                     # the matching -fk on i is already in the d n_i / d r_i term above
                     v = normal_vectors[i, m]
                     _add_virial(virial, v[0], v[1], v[2], fk0, fk1, fk2)
+        chunk_virials[c] = virial
         chunk_energies[c, 0] = e_attraction
         chunk_energies[c, 1] = e_repulsion
     forces = np.zeros((n_atoms, 3))

@@ -140,6 +140,8 @@ def _tersoff_atoms(first, last, positions, species, offsets, neighbors, shifts, 
     """Energy [eV] of atoms first..last-1 (centre atom i); adds their forces into forces (N, 3)
     [eV/A] (on i and on its neighbours) and their virial into virial (6,) [eV]."""
     energy = 0.0
+    # local accumulator: the chunks' output rows share cache lines (false sharing)
+    local_virial = np.zeros(6)
     short_index = np.empty(max_neighbors, np.int64)
     short_vec = np.empty((max_neighbors, 3))
     short_r = np.empty(max_neighbors)
@@ -213,7 +215,7 @@ def _tersoff_atoms(first, last, positions, species, offsets, neighbors, shifts, 
                 f_pair[a] = -de_dr * rij_vec[a] / r_ij
                 forces[j, a] += f_pair[a]
                 forces[i, a] -= f_pair[a]
-            _add_virial(virial, rij_vec, f_pair)
+            _add_virial(local_virial, rij_vec, f_pair)
 
             # three-body forces through zeta: F = -dE/dzeta * dzeta/dr
             prefactor = -0.5 * attractive * db_ij
@@ -240,8 +242,10 @@ def _tersoff_atoms(first, last, positions, species, offsets, neighbors, shifts, 
                     forces[j, a] += f_j[a]
                     forces[k, a] += f_k[a]
                     forces[i, a] -= f_j[a] + f_k[a]
-                _add_virial(virial, rij_vec, f_j)
-                _add_virial(virial, rik_vec, f_k)
+                _add_virial(local_virial, rij_vec, f_j)
+                _add_virial(local_virial, rik_vec, f_k)
+    for a in range(6):
+        virial[a] += local_virial[a]
     return energy
 
 

@@ -69,3 +69,7 @@ def run(deck, check, restart, steps, threads, progress):
                f"{result['output']}; checkpoint {result['checkpoint']}", err=True)
     if result["reason"].startswith("stopped"):
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -360,3 +360,17 @@ def test_missing_and_duplicate_entries_are_errors(tmp_path):
         tersoff_parameter_table(kept, SPECIES)
     with pytest.raises(ValueError, match="duplicate entry for B N N"):
         tersoff_parameter_table(entries + [e for e in entries if e[0] == ("B", "N", "N")], SPECIES)
+
+
+def test_same_result_with_the_cell_list_neighbor_list():
+    neighbors_module = pytest.importorskip("slidesim.neighbors")
+    term = TersoffTerm(PARAMS_PATH, SPECIES)
+    positions, species, layer, cell = bilayer(6, 5, sigma=0.06, seed=10)
+    request = term.requests["intra"]
+    cell_list = neighbors_module.NeighborList(request.cutoff, skin=SKIN, mode=request.mode)
+    cell_list.update(positions, cell, layer)
+    fast = compute(term, positions, species, layer, cell, cell_list)
+    oracle = compute(term, positions, species, layer, cell)
+    assert abs(fast.energy - oracle.energy) < 1e-9
+    np.testing.assert_allclose(fast.forces, oracle.forces, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fast.virial, oracle.virial, rtol=0, atol=1e-9)

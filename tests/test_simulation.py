@@ -1,0 +1,149 @@
+"""The driver end to end: restarts, interrupts, blow-ups, outputs, the command line."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from slidesim.cli import main
+from slidesim.deck import parse_deck
+from slidesim.io.checkpoint import read_checkpoint
+from slidesim.io.thermo import read_thermo
+from slidesim.io.trajectory import read_trajectory
+from slidesim.simulation import Simulation, SimulationError
+
+DECK = """system bilayer material BN cells 3 3 stacking BA
+model tether spring 4 eV/A^2
+timestep 1 fs
+integrator {integrator}
+seed 11
+replicas {replicas}
+output {output}
+thermo every 5
+trajectory every 10 velocities yes forces yes
+checkpoint every 1000
+stage warm temperature 200 K to 400 K steps 60
+stage hold temperature 400 K steps 40
+"""
+
+
+def make_deck(tmp_path, name="run.in", integrator="nose-hoover tdamp 50 fs", replicas=1, **kw):
+    text = DECK.format(integrator=integrator, replicas=replicas, output=tmp_path / "out", **kw)
+    os.makedirs(tmp_path, exist_ok=True)
+    path = tmp_path / name
+    path.write_text(text)
+    return parse_deck(text, str(path))
+
+
+@pytest.mark.parametrize("integrator", ["nose-hoover tdamp 50 fs", "langevin damp 50 fs", "nve"])
+def test_restart_continues_exactly(tmp_path, integrator):
+    """50 + 50 steps through a checkpoint equals 100 steps (crossing a stage boundary)."""
+    straight = Simulation(make_deck(tmp_path / "a", integrator=integrator), progress=False)
+    straight.run()
+    first = Simulation(make_deck(tmp_path / "b", integrator=integrator), progress=False)
+    first.run(max_steps=50)
+    ckpt = first.checkpoint_path
+    second = Simulation(make_deck(tmp_path / "b", integrator=integrator), restart=ckpt,
+                        progress=False)
+    assert second.state.step == 50
+    second.run()
+    a, b = straight.state, second.state
+    assert b.step == a.step == 100 and b.stage == a.stage
+    np.testing.assert_allclose(b.positions, a.positions, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b.velocities, a.velocities, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b.thermostat, a.thermostat, rtol=0, atol=1e-12)
+    # outputs of the restarted run are continuous and identical to the straight run's
+    ta, tb = read_thermo(tmp_path / "a" / "out" / "thermo.csv"), read_thermo(tmp_path / "b" / "out" / "thermo.csv")
+    np.testing.assert_array_equal(ta["step"], tb["step"])
+    np.testing.assert_allclose(tb["conserved_eV"], ta["conserved_eV"], rtol=0, atol=1e-10)
+    ja, jb = read_trajectory(tmp_path / "a" / "out" / "traj.nc"), read_trajectory(tmp_path / "b" / "out" / "traj.nc")
+    np.testing.assert_array_equal(ja["step"], jb["step"])
+    np.testing.assert_allclose(jb["coordinates"], ja["coordinates"], atol=1e-5)
+
+
+def test_replicas_are_independent_and_match_single_runs(tmp_path):
+    deck = make_deck(tmp_path / "multi", replicas=3, integrator="langevin damp 50 fs")
+    multi = Simulation(deck, progress=False)
+    multi.run()
+    assert os.path.exists(tmp_path / "multi" / "out" / "traj.r2.nc")
+    assert not np.allclose(multi.state.positions[0], multi.state.positions[1])
+    single = Simulation(make_deck(tmp_path / "single", integrator="langevin damp 50 fs"),
+                        progress=False)
+    single.run()
+    np.testing.assert_allclose(multi.state.positions[0], single.state.positions[0], atol=1e-12)
+
+
+def test_ramp_reaches_target_and_thermo_records_it(tmp_path):
+    sim = Simulation(make_deck(tmp_path), progress=False)
+    sim.run()
+    thermo = read_thermo(tmp_path / "out" / "thermo.csv")
+    assert thermo["step"][0] == 0 and thermo["step"][-1] == 100
+    i60 = list(thermo["step"]).index(60)
+    assert thermo["temperature_target_K"][i60] == pytest.approx(400.0)
+    assert thermo["temperature_target_K"][1] == pytest.approx(200.0 + 200.0 * 5 / 60)
+    assert np.isfinite(thermo["sliding_x_A"]).all()
+
+
+def test_blow_up_stops_with_a_clear_message_and_keeps_the_checkpoint(tmp_path):
+    deck = make_deck(tmp_path, integrator="nve")
+    sim = Simulation(deck, progress=False)
+    sim.run(max_steps=20)
+    good = read_checkpoint(sim.checkpoint_path)[0]
+    sim = Simulation(deck, restart=sim.checkpoint_path, progress=False)
+    sim.state.velocities[0, 3] = 1e6                      # a kick no integrator survives
+    with pytest.raises(SimulationError, match="temperature .* exceeds the limit"):
+        sim.run()
+    kept = read_checkpoint(sim.checkpoint_path)[0]
+    assert kept.step == good.step == 20
+    np.testing.assert_array_equal(kept.positions, good.positions)
+    frames = read_trajectory(tmp_path / "out" / "traj.nc")
+    assert frames["step"][-1] <= 30 and np.isfinite(frames["coordinates"]).all()
+
+
+def test_nan_forces_are_caught(tmp_path):
+    sim = Simulation(make_deck(tmp_path), progress=False)
+    sim.model.terms[0].spring = float("nan")
+    with pytest.raises(SimulationError, match="non-finite"):
+        sim.run()
+
+
+def test_sigterm_flushes_trajectory_and_writes_checkpoint(tmp_path):
+    deck = (tmp_path / "long.in")
+    deck.write_text(DECK.format(integrator="nve", replicas=1, output=tmp_path / "out")
+                    .replace("steps 40", "steps 4000000").replace("every 1000", "every 100000000"))
+    proc = subprocess.Popen([sys.executable, "-m", "slidesim.cli", "run", str(deck), "--no-progress"],
+                            stderr=subprocess.PIPE, text=True)
+    traj = tmp_path / "out" / "traj.nc"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (traj.exists() and read_trajectory(traj)["step"].size > 20):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopped by SIGTERM" in err
+    state, _ = read_checkpoint(tmp_path / "out" / "checkpoint.npz")
+    frames = read_trajectory(traj)
+    assert state.step >= frames["step"][-1] > 200
+
+
+def test_cli_check_and_errors(tmp_path):
+    path = tmp_path / "ok.in"
+    path.write_text(DECK.format(integrator="nve", replicas=1, output=tmp_path / "out"))
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", "--check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "deck OK" in result.output and "36 atoms" in result.output
+    assert not (tmp_path / "out").exists()
+    bad = tmp_path / "bad.in"
+    bad.write_text(path.read_text().replace("timestep 1 fs", "timestep 1 fs\nthermostat nvt"))
+    result = runner.invoke(main, ["run", "--check", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:4: unknown keyword 'thermostat'" in result.output
+    assert "Traceback" not in result.output
+    result = runner.invoke(main, ["run", str(tmp_path / "missing.in")])
+    assert result.exit_code == 2 and "not found" in result.output
