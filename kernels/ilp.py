@@ -27,7 +27,7 @@ Z0, LAMBDA, DELTA2INV, EPSILON, C_REP, D_VDW, SEFF, C6 = range(8)
 
 @njit(cache=True)
 def taper(r, cutoff):
-    """Tap(r / cutoff) [1] and dTap/dr [1/A] of the 7th-order interlayer taper; 0 for r >= cutoff."""
+    """Tap(r / cutoff) [1] and dTap/dr [1/A] of the 7th-order interlayer taper (0 beyond)."""
     x = r / cutoff
     if x >= 1.0:
         return 0.0, 0.0

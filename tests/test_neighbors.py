@@ -66,10 +66,12 @@ def assert_same_pairs(neighbor_list, positions, cell, layer, cutoff, mode):
 @pytest.mark.parametrize("n_cells", [2, 4, 8])
 @pytest.mark.parametrize("cutoff", [2.0, 16.0])
 @pytest.mark.parametrize("mode", MODES)
-def test_bn_bilayer_matches_brute_force(n_cells, cutoff, mode):
+@pytest.mark.parametrize("sigma", [0.0, 0.05])
+def test_bn_bilayer_matches_brute_force(n_cells, cutoff, mode, sigma):
+    # sigma 0: atoms exactly on bin edges (fractional 0); sigma > 0: randomly displaced [A]
     positions, cell, layer = bn_bilayer(n_cells)
     rng = np.random.default_rng(n_cells)
-    positions = positions + rng.normal(0.0, 0.05, positions.shape)
+    positions = positions + rng.normal(0.0, sigma, positions.shape)
     nl = NeighborList(cutoff, skin=0.0, mode=mode)
     nl.build(positions, cell, layer)
     assert_same_pairs(nl, positions, cell, layer, cutoff, mode)
