@@ -20,27 +20,12 @@ with the columns of :data:`PARAM_COLUMNS`, energies already in eV.
 import numpy as np
 from numba import njit, prange
 
+from slidesim.kernels import FASTMATH
+from slidesim.kernels.taper import taper
+
 #: columns of the per-species-pair ILP parameter array
 PARAM_COLUMNS = ("z0", "lambda", "delta2inv", "epsilon", "C", "d", "seff", "C6")
 Z0, LAMBDA, DELTA2INV, EPSILON, C_REP, D_VDW, SEFF, C6 = range(8)
-
-
-@njit(cache=True)
-def taper(r, cutoff):
-    """Tap(r / cutoff) [1] and dTap/dr [1/A] of the 7th-order interlayer taper (0 beyond)."""
-    x = r / cutoff
-    if x >= 1.0:
-        return 0.0, 0.0
-    # Horner forms in the same order as LAMMPS, so that the values agree to the last bit
-    tap = 20.0 * x - 70.0
-    tap = tap * x + 84.0
-    tap = tap * x - 35.0
-    tap = tap * x * x * x * x + 1.0
-    dtap = 140.0 * x - 420.0
-    dtap = dtap * x + 420.0
-    dtap = dtap * x - 140.0
-    dtap = dtap * x * x * x / cutoff
-    return tap, dtap
 
 
 @njit(cache=True)
@@ -156,7 +141,7 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
             normal_counts)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=FASTMATH)
 def _add_virial(virial, dx, dy, dz, fx, fy, fz):
     """virial (6,) += r (x) f in LAMMPS's Voigt order xx yy zz xy xz yz."""
     virial[0] += dx * fx
@@ -167,7 +152,7 @@ def _add_virial(virial, dx, dy, dz, fx, fy, fz):
     virial[5] += dy * fz
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=FASTMATH)
 def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cutoff, use_taper,
                       normals, dnormal_dself, dnormal_dneighbor, normal_neighbors,
                       normal_vectors, normal_counts, n_chunks):
@@ -198,7 +183,10 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
         e_repulsion = 0.0
         for i in range(c * n_atoms // n_chunks, (c + 1) * n_atoms // n_chunks):
             nx, ny, nz = normals[i, 0], normals[i, 1], normals[i, 2]
-            dn_i = dnormal_dself[i]
+            si = species[i]
+            # sum over j of (d E_rep / d(n_i . del)) del: the forces through i's normal are
+            # linear in it, so they are applied once per atom after the loop over j
+            gx = gy = gz = 0.0
             for k in range(offsets[i], offsets[i + 1]):
                 j = neighbors[k]
                 # LAMMPS's del = r_i - r_j
@@ -208,48 +196,48 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
                 rsq = dx * dx + dy * dy + dz * dz
                 if rsq >= cutoff_sq:
                     continue
-                p = params[species[i], species[j]]
+                sj = species[j]
                 r = np.sqrt(rsq)
                 if use_taper:
                     tap, dtap = taper(r, cutoff)
                 else:
                     tap, dtap = 1.0, 0.0
 
-                # attraction: each unordered pair is met twice in a full list, so half the
-                # energy and virial per visit, and the whole pair force on i only
-                r2inv = 1.0 / rsq
-                r6inv = r2inv * r2inv * r2inv
-                r8inv = r6inv * r2inv
-                damping = 1.0 + np.exp(-p[D_VDW] * (r / p[SEFF] - 1.0))
-                v_vdw = -p[C6] * r6inv / damping
-                f_vdw = (-6.0 * p[C6] * r8inv / damping
-                         + p[C6] * p[D_VDW] / p[SEFF] * (damping - 1.0) / (damping * damping)
-                         * r8inv * r)
-                f_vdw = f_vdw * tap - v_vdw * dtap / r
-                forces[i, 0] += f_vdw * dx
-                forces[i, 1] += f_vdw * dy
-                forces[i, 2] += f_vdw * dz
-                e_attraction += 0.5 * v_vdw * tap
-                _add_virial(virial, dx, dy, dz, 0.5 * f_vdw * dx, 0.5 * f_vdw * dy,
-                            0.5 * f_vdw * dz)
+                # attraction, once per unordered pair: of (i, j) and (j, i) the full list holds,
+                # take the one the parity of i + j picks (balanced over atoms), push both atoms
+                if ((i + j) & 1 == 1) == (j > i):
+                    r2inv = 1.0 / rsq
+                    r6inv = r2inv * r2inv * r2inv
+                    c6, d_vdw, seff = params[si, sj, C6], params[si, sj, D_VDW], params[si, sj, SEFF]
+                    damping = 1.0 + np.exp(-d_vdw * (r / seff - 1.0))
+                    v_vdw = -c6 * r6inv / damping
+                    f_vdw = (-6.0 * c6 * r6inv * r2inv / damping
+                             + c6 * d_vdw / seff * (damping - 1.0) / (damping * damping)
+                             * r6inv * r2inv * r)
+                    f_vdw = f_vdw * tap - v_vdw * dtap / r
+                    forces[i, 0] += f_vdw * dx
+                    forces[i, 1] += f_vdw * dy
+                    forces[i, 2] += f_vdw * dz
+                    forces[j, 0] -= f_vdw * dx
+                    forces[j, 1] -= f_vdw * dy
+                    forces[j, 2] -= f_vdw * dz
+                    e_attraction += v_vdw * tap
+                    _add_virial(virial, dx, dy, dz, f_vdw * dx, f_vdw * dy, f_vdw * dz)
 
                 # repulsion of the ordered pair (i, j) with the normal of i
+                lam, delta2inv = params[si, sj, LAMBDA], params[si, sj, DELTA2INV]
                 prod = nx * dx + ny * dy + nz * dz
                 rho_sq = rsq - prod * prod
-                exp0 = np.exp(-p[LAMBDA] * (r - p[Z0]))
-                f_rho = np.exp(-rho_sq * p[DELTA2INV]) * p[C_REP]
-                e_pair = 0.5 * p[EPSILON] + f_rho
+                exp0 = np.exp(-lam * (r - params[si, sj, Z0]))
+                f_rho = np.exp(-rho_sq * delta2inv) * params[si, sj, C_REP]
+                e_pair = 0.5 * params[si, sj, EPSILON] + f_rho
                 v_rep = exp0 * e_pair
-                f_radial = p[LAMBDA] * exp0 / r * e_pair + 2.0 * exp0 * f_rho * p[DELTA2INV]
-                f_transverse = 2.0 * exp0 * f_rho * p[DELTA2INV]
-                fx = (dx * f_radial - prod * nx * f_transverse) * tap - v_rep * dtap * dx / r
-                fy = (dy * f_radial - prod * ny * f_transverse) * tap - v_rep * dtap * dy / r
-                fz = (dz * f_radial - prod * nz * f_transverse) * tap - v_rep * dtap * dz / r
-                # d(n_i . del)/d r_i through the normal
-                scale = prod * f_transverse * tap
-                for b in range(3):
-                    dprod = dn_i[0, b] * dx + dn_i[1, b] * dy + dn_i[2, b] * dz
-                    forces[i, b] -= scale * dprod
+                f_transverse = 2.0 * exp0 * f_rho * delta2inv
+                f_radial = lam * exp0 / r * e_pair + f_transverse
+                dtap_r = v_rep * dtap / r
+                fx = (dx * f_radial - prod * nx * f_transverse) * tap - dtap_r * dx
+                fy = (dy * f_radial - prod * ny * f_transverse) * tap - dtap_r * dy
+                fz = (dz * f_radial - prod * nz * f_transverse) * tap - dtap_r * dz
                 forces[i, 0] += fx
                 forces[i, 1] += fy
                 forces[i, 2] += fz
@@ -258,20 +246,29 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
                 forces[j, 2] -= fz
                 _add_virial(virial, dx, dy, dz, fx, fy, fz)
                 e_repulsion += tap * v_rep
-                if normal_counts[i] < 2:
-                    continue
-                for m in range(normal_counts[i]):
-                    kk = normal_neighbors[i, m]
-                    dn_k = dnormal_dneighbor[i, m]
-                    fk0 = -scale * (dn_k[0, 0] * dx + dn_k[1, 0] * dy + dn_k[2, 0] * dz)
-                    fk1 = -scale * (dn_k[0, 1] * dx + dn_k[1, 1] * dy + dn_k[2, 1] * dz)
-                    fk2 = -scale * (dn_k[0, 2] * dx + dn_k[1, 2] * dy + dn_k[2, 2] * dz)
-                    forces[kk, 0] += fk0
-                    forces[kk, 1] += fk1
-                    forces[kk, 2] += fk2
-                    # the matching -fk on i is already in the d n_i / d r_i term above
-                    v = normal_vectors[i, m]
-                    _add_virial(virial, v[0], v[1], v[2], fk0, fk1, fk2)
+                scale = prod * f_transverse * tap
+                gx += scale * dx
+                gy += scale * dy
+                gz += scale * dz
+
+            # forces through the normal of i: on i itself (d n_i / d r_i) and on the neighbours
+            # that define it (d n_i / d r_k); the virial takes v_k (x) F_k
+            dn_i = dnormal_dself[i]
+            for b in range(3):
+                forces[i, b] -= dn_i[0, b] * gx + dn_i[1, b] * gy + dn_i[2, b] * gz
+            if normal_counts[i] < 2:
+                continue
+            for m in range(normal_counts[i]):
+                kk = normal_neighbors[i, m]
+                dn_k = dnormal_dneighbor[i, m]
+                fk0 = -(dn_k[0, 0] * gx + dn_k[1, 0] * gy + dn_k[2, 0] * gz)
+                fk1 = -(dn_k[0, 1] * gx + dn_k[1, 1] * gy + dn_k[2, 1] * gz)
+                fk2 = -(dn_k[0, 2] * gx + dn_k[1, 2] * gy + dn_k[2, 2] * gz)
+                forces[kk, 0] += fk0
+                forces[kk, 1] += fk1
+                forces[kk, 2] += fk2
+                v = normal_vectors[i, m]
+                _add_virial(virial, v[0], v[1], v[2], fk0, fk1, fk2)
         chunk_virials[c] = virial
         chunk_energies[c, 0] = e_attraction
         chunk_energies[c, 1] = e_repulsion

@@ -125,7 +125,7 @@ def test_untapered_energy_is_shifted_to_zero_at_the_cutoff():
         shifts = np.zeros((2, 3))
         energy, _, _ = coulomb_kernels.shielded_coulomb(
             positions, np.array([0, 1]), offsets, neighbors, shifts, np.array([0.42, -0.42]),
-            inv_lambda, 16.0, False, units.QQR2E)
+            inv_lambda, 16.0, False, units.QQR2E, 1)
         assert abs(energy) < 1e-9
 
 
@@ -142,7 +142,8 @@ def test_same_result_with_one_and_two_threads():
     finally:
         numba.set_num_threads(saved)
     for other in results[1:]:
-        assert abs(other.energy - results[0].energy) < 1e-12 * abs(results[0].energy)
+        # the net energy is a sum of large cancelling pair terms: round-off scales with N
+        assert abs(other.energy - results[0].energy) < 1e-12 * len(positions)
         assert np.abs(other.forces - results[0].forces).max() < 1e-12
         assert np.abs(other.virial - results[0].virial).max() < 1e-11
 
@@ -156,6 +157,7 @@ def test_fast_neighbor_list_gives_the_brute_force_result():
     for nl in lists.values():
         nl.update(positions, cell, layer)
     result = term.compute(positions, cell, species, layer, lists)
-    assert abs(result.energy - expected.energy) < 1e-12 * abs(expected.energy)
+    # the net energy is a sum of large cancelling pair terms: round-off scales with N
+    assert abs(result.energy - expected.energy) < 1e-12 * len(positions)
     assert np.abs(result.forces - expected.forces).max() < 1e-12
     assert np.abs(result.virial - expected.virial).max() < 1e-11

@@ -5,6 +5,7 @@ molecule id), screened at short range by lambda per species pair and tapered to 
 The physics is in :mod:`slidesim.kernels.coulomb`.
 """
 
+import numba
 import numpy as np
 
 from slidesim import units
@@ -58,5 +59,5 @@ class ShieldedCoulombTerm(ForceTerm):
         energy, forces, virial = coulomb_kernels.shielded_coulomb(
             np.ascontiguousarray(positions, dtype=np.float64), np.asarray(species, np.int64),
             inter.offsets, inter.neighbors, inter.shifts, self.charges, 1.0 / self.shielding,
-            self.cutoff, self.taper, units.QQR2E)
+            self.cutoff, self.taper, units.QQR2E, numba.get_num_threads())
         return TermResult(energy, forces, virial)

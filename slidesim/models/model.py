@@ -7,7 +7,9 @@ from slidesim.neighbors import NeighborList
 
 
 def _list_key(request):
-    return f"{request.mode}:{request.cutoff:.6g}"
+    # one list per pair mode, at the largest cutoff any term asks for: every term tests its
+    # own cutoff inside its kernel, so a longer list costs a little memory, not correctness
+    return request.mode
 
 
 class Model:
@@ -15,7 +17,8 @@ class Model:
 
     name: the model's name (e.g. "bn-ilp"); terms: list of force terms; species_names: element
     symbols in the order of the species indices the terms expect.
-    Terms whose neighbour requests have the same (cutoff, mode) share one list.
+    Terms share one neighbour list per pair mode (intralayer, interlayer, all), built at the
+    largest cutoff any of them asks for.
     """
 
     def __init__(self, name, terms, species_names):
@@ -25,7 +28,9 @@ class Model:
         self.requests = {}
         for term in self.terms:
             for request in term.requests.values():
-                self.requests[_list_key(request)] = request
+                key = _list_key(request)
+                if key not in self.requests or request.cutoff > self.requests[key].cutoff:
+                    self.requests[key] = request
 
     @property
     def term_names(self):

