@@ -71,5 +71,30 @@ def run(deck, check, restart, steps, threads, progress):
         sys.exit(130)
 
 
+@main.command()
+@click.option("--model", default="bn-ilp", show_default=True, help="Model name.")
+@click.option("--material", default="BN", show_default=True, help="Monolayer material.")
+@click.option("--lattice", type=float, default=None, help="Lattice constant a [A] "
+              "(default: the material's, 2.5045 A for BN).")
+@click.option("--points", type=int, default=0, help="Also sample this many sliding vectors "
+              "along AA -> BA -> SP -> AB -> AA.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Save a plot of the profile (PNG, PDF, SVG).")
+def profile(model, material, lattice, points, plot):
+    """Sliding energy profile of rigid flat layers, interlayer distance optimised per point."""
+    from slidesim.profile import plot_profile, sliding_profile
+
+    try:
+        table = sliding_profile(material, model, lattice, path_points=points)
+    except ValueError as err:
+        _fail(str(err))
+    click.echo(f"{'stacking':>10} {'t/|b-a|':>8} {'d [A]':>8} {'E [meV/cell]':>13}")
+    for p in table:
+        click.echo(f"{p.name:>10} {p.fraction:>8.4f} {p.distance:>8.4f} {p.relative_meV:>13.3f}")
+    if plot:
+        plot_profile(table, plot)
+        click.echo(f"plot saved to {plot}")
+
+
 if __name__ == "__main__":
     main()
