@@ -1,0 +1,1 @@
+"""Trajectory analysis: order parameter, Curie temperature, switching statistics."""

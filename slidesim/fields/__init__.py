@@ -1,0 +1,1 @@
+"""Electric fields: Born-charge field forces, the registry dipole model, Landau theory."""
