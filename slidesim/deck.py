@@ -16,10 +16,13 @@ UNITS = {
     "K": ("temperature", 1.0),
     "eV/A^2": ("stiffness", 1.0),
     "V/A": ("field", 1.0), "V/nm": ("field", 0.1),
+    "V/A/ps": ("field_rate", 1.0), "V/nm/ps": ("field_rate", 0.1),
+    "deg": ("angle", 1.0), "rad": ("angle", 180.0 / 3.141592653589793),
 }
 #: the unit each kind is stored in, and whether a bare number is accepted (in that unit)
 BASE_UNITS = {"time": ("ps", False), "length": ("A", True), "temperature": ("K", True),
-              "stiffness": ("eV/A^2", True), "field": ("V/A", True)}
+              "stiffness": ("eV/A^2", True), "field": ("V/A", True),
+              "field_rate": ("V/A/ps", True), "angle": ("deg", True)}
 
 
 class DeckError(ValueError):
@@ -45,6 +48,13 @@ class Stage:
     t_stop: float
     n_steps: int
     line: int = 0
+    field: tuple = (0.0, 0.0, 0.0)
+    field_rate: tuple = (0.0, 0.0, 0.0)
+    stop: str = None
+
+    @property
+    def has_field(self):
+        return any(self.field) or any(self.field_rate)
 
 
 @dataclass
@@ -68,6 +78,7 @@ class Deck:
     thermo_every: int = 100
     checkpoint_every: int = 10000
     temperature_limit: float = None
+    born_charges: str = None
     stages: list = field(default_factory=list)
 
     @property
@@ -94,7 +105,11 @@ SCHEMA = {
     "thermo": {"every": "int"},
     "checkpoint": {"every": "int"},
     "limit": {"temperature": "temperature"},
-    "stage": {"_": None, "temperature": "temperature_ramp", "duration": "time", "steps": "int"},
+    "stage": {"_": None, "temperature": "temperature_ramp", "duration": "time", "steps": "int",
+              "field": "field3", "field_rate": "field_rate3", "field_perp": "field",
+              "field_perp_rate": "field_rate", "field_par": "field", "field_par_rate": "field_rate",
+              "field_angle": "angle", "stop": "str"},
+    "born_charges": {"_": ("registry",)},
     "loop": {},
     "end": {},
 }
@@ -153,7 +168,9 @@ def _looks_like_unit(token):
 
 def _example(kind):
     return {"time": "1 fs", "length": "3.3 A", "temperature": "300 K",
-            "stiffness": "5 eV/A^2", "field": "0.1 V/A"}.get(kind, "1")
+            "stiffness": "5 eV/A^2", "field": "0.1 V/A", "field_rate": "-0.02 V/A/ps",
+            "angle": "60 deg", "field3": "0 0 -0.5 V/A",
+            "field_rate3": "0 0 -0.02 V/A/ps"}.get(kind, "1")
 
 
 SCHEMA_WORDS = {name for spec in SCHEMA.values() for name in spec} | {"to", "yes", "no"}
@@ -208,6 +225,14 @@ def _parse_options(line, keyword, tokens):
             if pos >= len(tokens) or tokens[pos] not in ("yes", "no"):
                 raise line.error(f"option '{name}' needs yes or no", f"write '{name} yes'")
             out[name] = tokens[pos] == "yes"; pos += 1
+        elif kind in ("field3", "field_rate3"):
+            if pos + 2 >= len(tokens):
+                raise line.error(f"option '{name}' needs three components",
+                                 f"write e.g. '{name} {_example(kind)}'")
+            x = _number(line, tokens[pos], name)
+            y = _number(line, tokens[pos + 1], name)
+            z, pos = _quantity(line, tokens, pos + 2, kind[:-1], name)
+            out[name] = (x, y, z)
         elif kind == "length2":
             x = _number(line, tokens[pos], name)
             y, pos = _quantity(line, tokens, pos + 1, "length", name)
@@ -350,6 +375,8 @@ def _apply(deck, keyword, options, line, stage_lines):
         if keyword == "trajectory":
             deck.trajectory_velocities = options.get("velocities", deck.trajectory_velocities)
             deck.trajectory_forces = options.get("forces", deck.trajectory_forces)
+    elif keyword == "born_charges":
+        deck.born_charges = options["_"]
     elif keyword == "limit":
         deck.temperature_limit = options.get("temperature")
     elif keyword == "stage":
@@ -387,4 +414,46 @@ def _finish(deck, stage_lines, path):
         t_start, t_stop = options.get("temperature", (0.0, 0.0))
         if t_start < 0 or t_stop < 0:
             raise line.error("temperatures cannot be negative")
-        deck.stages.append(Stage(options["_"], t_start, t_stop, n_steps, line.number))
+        field, rate = _stage_field(line, options)
+        stop = options.get("stop")
+        if stop is not None and stop not in STOP_CONDITIONS:
+            raise line.error(f"unknown stop condition '{stop}'", _suggest(stop, STOP_CONDITIONS))
+        deck.stages.append(Stage(options["_"], t_start, t_stop, n_steps, line.number, field, rate,
+                                 stop))
+    if deck.born_charges is None and any(stage.has_field for stage in deck.stages):
+        deck.born_charges = "registry"
+
+
+#: conditions that end a stage early
+STOP_CONDITIONS = ("switched",)
+
+
+def _stage_field(line, options):
+    """Field [V/A] at the stage's start and its rate [V/A/ps], as 3-vectors.
+
+    ``field`` gives the vector; ``field_perp`` its z component; ``field_par`` with ``field_angle``
+    its in-plane part, the angle counterclockwise from +y as in the paper (theta = 60 deg is the
+    BA -> AB sliding direction b - a). Rates likewise: ``field_rate`` (vector), ``field_perp_rate``,
+    ``field_par_rate`` (magnitude along field_angle).
+    """
+    import math
+
+    field = list(options.get("field", (0.0, 0.0, 0.0)))
+    rate = list(options.get("field_rate", (0.0, 0.0, 0.0)))
+    if "field" in options and ("field_perp" in options or "field_par" in options):
+        raise line.error("give the field either as 'field EX EY EZ' or by 'field_perp' and "
+                         "'field_par', not both")
+    theta = math.radians(options.get("field_angle", 0.0))
+    direction = (-math.sin(theta), math.cos(theta))
+    if ("field_par" in options or "field_par_rate" in options) and "field_angle" not in options:
+        raise line.error("an in-plane field needs its direction",
+                         "add 'field_angle 60 deg' (counterclockwise from +y)")
+    if "field_perp" in options:
+        field[2] = options["field_perp"]
+    if "field_perp_rate" in options:
+        rate[2] = options["field_perp_rate"]
+    for key, target in (("field_par", field), ("field_par_rate", rate)):
+        if key in options:
+            target[0] += options[key] * direction[0]
+            target[1] += options[key] * direction[1]
+    return tuple(field), tuple(rate)
