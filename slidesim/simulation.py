@@ -13,6 +13,7 @@ without overwriting the last good checkpoint.
 """
 
 import hashlib
+import json
 import os
 import signal
 import sys
@@ -28,7 +29,9 @@ from slidesim.io.structures import read_structure
 from slidesim.io.thermo import ThermoWriter
 from slidesim.io.trajectory import TrajectoryWriter
 from slidesim.kernels.integrators import kinetic_energy, remove_momentum
+from slidesim.fields.switching import SwitchingMonitor, primitive_lattice
 from slidesim.models import build_model
+from slidesim.models.model import Model
 from slidesim.observables import SlidingVector
 from slidesim.state import State
 from slidesim.structures import bilayer
@@ -73,6 +76,12 @@ def target_temperature(stage, stage_step):
     return stage.t_start + (stage.t_stop - stage.t_start) * (stage_step + 1) / stage.n_steps
 
 
+def stage_field(stage, stage_step, timestep):
+    """Field [V/A] (3,) after ``stage_step`` steps of ``stage``: start value + rate * time."""
+    elapsed = stage_step * timestep
+    return np.array(stage.field) + np.array(stage.field_rate) * elapsed
+
+
 class Simulation:
     """A deck made runnable. ``Simulation(deck).run()``; ``restart=PATH`` continues a checkpoint."""
 
@@ -101,11 +110,35 @@ class Simulation:
             self.state = self._fresh_state(start)
         options = {k: v for k, v in deck.model.items() if k not in ("name", "line")}
         self.model = build_model(deck.model["name"], self.state.species_names, start, **options)
+        self.field_term = None
+        if deck.born_charges == "registry":
+            from slidesim.fields.dipole import RegistryDipole
+            from slidesim.fields.field import FieldTerm
+
+            self.field_term = FieldTerm(RegistryDipole(self.state.species_names))
+            self.model = Model(self.model.name, self.model.terms + [self.field_term],
+                               self.state.species_names)
         self.initial_positions = start.positions[0]
         self.neighbor_lists = [self.model.neighbor_lists(deck.skin)
                                for _ in range(self.state.n_replicas)]
         self.sliding = SlidingVector(self.state.positions[0], self.state.cell, self.state.species,
                                      self.state.layer)
+        lattice = deck.system.get("lattice") if deck.system["kind"] == "bilayer" else None
+        if deck.system["kind"] == "bilayer" and lattice is None:
+            from slidesim.structures import MONOLAYERS
+            lattice = MONOLAYERS[deck.system.get("material", "BN")].lattice
+        self.primitive = primitive_lattice(start, lattice)
+        self.watch_switching = self.field_term is not None or any(s.stop for s in deck.stages)
+        self.monitors = [SwitchingMonitor(self.primitive) for _ in range(self.state.n_replicas)]
+        self.events = []
+        self.switched_in_stage = set()
+        self.fields = [np.zeros(3) for _ in range(self.state.n_replicas)]
+        self.dipoles = [np.zeros(3) for _ in range(self.state.n_replicas)]
+        if restart is not None:
+            self.events = extra.get("events", [])
+            self.switched_in_stage = set(extra.get("switched_in_stage", []))
+            for monitor, saved in zip(self.monitors, extra.get("monitors", [])):
+                monitor.restore(saved)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_requested = None
 
@@ -126,6 +159,8 @@ class Simulation:
         os.makedirs(self.output, exist_ok=True)
         step = self.state.step if self.restarted else None
         extra = [f"e_{name}" for name in self.model.term_names]
+        if self.field_term is not None:
+            extra += ["field_x_VA", "field_y_VA", "field_z_VA", "P_x_pCm", "P_y_pCm", "P_z_pCm"]
         self.thermo, self.trajectories = [], []
         for r in range(self.state.n_replicas):
             suffix = replica_suffix(r)
@@ -144,6 +179,18 @@ class Simulation:
             writer.close()
 
     # ---- observers ------------------------------------------------------------------------
+    def _field_columns(self, replica):
+        if self.field_term is None:
+            return {}
+        from slidesim.units import dipole_per_area_to_pC_per_m
+
+        area = abs(np.linalg.det(self.state.cell[:2, :2]))
+        field = self.fields[replica]
+        dipole = self.dipoles[replica]
+        p = [dipole_per_area_to_pC_per_m(d, area) for d in dipole]
+        return {"field_x_VA": field[0], "field_y_VA": field[1], "field_z_VA": field[2],
+                "P_x_pCm": p[0], "P_y_pCm": p[1], "P_z_pCm": p[2]}
+
     def _observe(self, replica, result, t_target, force_all=False):
         state, deck = self.state, self.deck
         step = state.step
@@ -159,23 +206,59 @@ class Simulation:
                 conserved_eV=result.energy + ke + self.integrator.reservoir_energy(state, replica,
                                                                                    t_target),
                 sliding_x_A=t_sl[0], sliding_y_A=t_sl[1],
-                **{f"e_{k}": e for k, e in result.energies.items()})
+                **{f"e_{k}": e for k, e in result.energies.items()},
+                **self._field_columns(replica))
         if self.trajectories and (step % deck.trajectory_every == 0 or force_all):
             self.trajectories[replica].write_frame(
                 state, forces=result.forces, temperature=integ.temperature(v, state.masses),
                 temperature_target=t_target, potential_energy=result.energy,
+                electric_field=self.fields[replica] if self.field_term is not None else None,
                 sliding_vector=self.sliding(state.positions[replica]))
 
     def write_checkpoint(self):
         write_checkpoint(self.checkpoint_path, self.state,
                          {"deck_hash": self.deck_hash, "deck_path": os.path.abspath(self.deck.path),
-                          "initial_positions": self.initial_positions.tolist()})
+                          "initial_positions": self.initial_positions.tolist(),
+                          "events": self.events,
+                          "switched_in_stage": sorted(self.switched_in_stage),
+                          "monitors": [m.snapshot() for m in self.monitors]})
+
+    def write_events(self):
+        """The switching events so far, as JSON, in the output directory."""
+        path = os.path.join(self.output, "events.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w") as handle:
+            json.dump({"deck": os.path.abspath(self.deck.path), "events": self.events}, handle,
+                      indent=1)
+        os.replace(tmp, path)
 
     # ---- the run --------------------------------------------------------------------------
-    def _compute(self, replica):
+    def _compute(self, replica, field=None):
         s = self.state
-        return self.model.compute(s.positions[replica], s.cell, s.species, s.layer,
-                                  self.neighbor_lists[replica])
+        if self.field_term is not None:
+            self.field_term.field = np.zeros(3) if field is None else field
+            self.fields[replica] = self.field_term.field
+        result = self.model.compute(s.positions[replica], s.cell, s.species, s.layer,
+                                    self.neighbor_lists[replica])
+        if self.field_term is not None:
+            self.dipoles[replica] = self.field_term.dipole
+        return result
+
+    def _watch(self, replica, stage):
+        """Feed the switching monitor; record and announce a completed switch."""
+        state = self.state
+        event = self.monitors[replica].update(
+            state.time, state.step, self.sliding(state.positions[replica]),
+            self.fields[replica], stage.name)
+        if event is None:
+            return
+        record = dict(event.to_dict(), replica=replica)
+        self.events.append(record)
+        self.switched_in_stage.add(replica)
+        print(f"slidesim: replica {replica} switched {event.start} -> {event.end} at "
+              f"{event.time:.3f} ps, field ({event.field[0]:.3f}, {event.field[1]:.3f}, "
+              f"{event.field[2]:.3f}) V/A, sliding along {event.theta:.0f} deg", file=sys.stderr)
+        self.write_events()
 
     def _check(self, replica, result):
         state = self.state
@@ -203,12 +286,15 @@ class Simulation:
         """Run the schedule to its end (or ``max_steps`` more steps). Returns a summary dict."""
         deck, state = self.deck, self.state
         stages = deck.stages
+        if state.stage >= len(stages):
+            raise SimulationError("the checkpoint is at the end of the schedule: nothing to run")
         if not self.restarted:
             for r in range(state.n_replicas):
                 remove_momentum(state.velocities[r], state.masses)
-        first_stage = stages[min(state.stage, len(stages) - 1)]
-        t0 = target_temperature(first_stage, state.stage_step - 1)
-        results = [self._compute(r) for r in range(state.n_replicas)]
+        stage = stages[state.stage]
+        t0 = target_temperature(stage, state.stage_step - 1)
+        field0 = stage_field(stage, state.stage_step, deck.timestep)
+        results = [self._compute(r, field0) for r in range(state.n_replicas)]
         if not self.restarted:
             for r in range(state.n_replicas):
                 self.integrator.setup(state, r, t0)
@@ -216,37 +302,48 @@ class Simulation:
         if not self.restarted:
             for r in range(state.n_replicas):
                 self._observe(r, results[r], t0)
+                if self.watch_switching:
+                    self._watch(r, stage)
         handlers = {sig: signal.signal(sig, self._request_stop)
                     for sig in (signal.SIGINT, signal.SIGTERM)}
-        remaining = deck.total_steps - state.step
+        remaining = deck.total_steps - sum(s.n_steps for s in stages[:state.stage]) - state.stage_step
         todo = remaining if max_steps is None else min(remaining, max_steps)
         bar = None
         if self.progress and todo > 0:
             from tqdm import tqdm
             bar = tqdm(total=todo, unit="step", dynamic_ncols=True, file=sys.stderr)
         started = wallclock.perf_counter()
-        done, reason = 0, "finished"
+        done, reason = 0, "paused"
         try:
-            while done < todo:
+            while state.stage < len(stages) and done < todo:
                 if self._stop_requested:
                     reason = f"stopped by {self._stop_requested}"
                     break
                 stage = stages[state.stage]
                 t_target = target_temperature(stage, state.stage_step)
+                field = stage_field(stage, state.stage_step + 1, deck.timestep)
                 for r in range(state.n_replicas):
                     self.integrator.first_half(state, r, results[r].forces, t_target)
-                    results[r] = self._compute(r)
+                    results[r] = self._compute(r, field)
                     self.integrator.second_half(state, r, results[r].forces, t_target)
                     self._check(r, results[r])
                 state.step += 1
                 state.time = state.step * deck.timestep
                 state.stage_step += 1
-                last = state.stage_step == stage.n_steps
+                if self.watch_switching:
+                    for r in range(state.n_replicas):
+                        self._watch(r, stage)
+                switched = (stage.stop == "switched"
+                            and len(self.switched_in_stage) == state.n_replicas)
+                last = state.stage_step == stage.n_steps or switched
                 for r in range(state.n_replicas):
                     self._observe(r, results[r], t_target, force_all=last)
                 if last:
+                    if switched and bar is not None:
+                        bar.total -= stage.n_steps - state.stage_step
                     state.stage += 1
                     state.stage_step = 0
+                    self.switched_in_stage = set()
                 if deck.checkpoint_every and state.step % deck.checkpoint_every == 0:
                     self.write_checkpoint()
                 done += 1
@@ -256,9 +353,11 @@ class Simulation:
                         t_now, e_tot = self.last_thermo
                         bar.set_postfix_str(f"{stage.name} T={t_now:.0f}K E={e_tot:.4f}eV",
                                             refresh=False)
-            else:
-                reason = "finished" if state.step == deck.total_steps else "paused"
+            if state.stage >= len(stages):
+                reason = "finished"
             self.write_checkpoint()
+            if self.watch_switching:
+                self.write_events()
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
@@ -268,4 +367,4 @@ class Simulation:
         elapsed = wallclock.perf_counter() - started
         return {"steps": done, "step": state.step, "reason": reason, "seconds": elapsed,
                 "ms_per_step": 1e3 * elapsed / max(done, 1), "output": self.output,
-                "checkpoint": self.checkpoint_path}
+                "checkpoint": self.checkpoint_path, "events": list(self.events)}

@@ -127,3 +127,20 @@ class SwitchingMonitor:
             self.exit_point = np.array(sliding_vector)
         self.last_im = im
         return event
+
+    def snapshot(self):
+        """The monitor's memory as JSON-friendly data (for checkpoints)."""
+        crossing = None
+        if self.crossing is not None:
+            c_time, c_step, c_field, c_t = self.crossing
+            crossing = [c_time, c_step, list(c_field), c_t.tolist()]
+        return {"basin": self.basin, "last_im": self.last_im, "crossing": crossing,
+                "exit_point": None if self.exit_point is None else self.exit_point.tolist()}
+
+    def restore(self, saved):
+        """Continue from :meth:`snapshot` data."""
+        self.basin = saved["basin"]
+        self.last_im = saved["last_im"]
+        self.exit_point = None if saved["exit_point"] is None else np.array(saved["exit_point"])
+        c = saved["crossing"]
+        self.crossing = None if c is None else (c[0], c[1], tuple(c[2]), np.array(c[3]))
