@@ -147,3 +147,22 @@ def test_cli_check_and_errors(tmp_path):
     assert "Traceback" not in result.output
     result = runner.invoke(main, ["run", str(tmp_path / "missing.in")])
     assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_system_from_an_extxyz_file(tmp_path):
+    from slidesim.io.structures import write_structure
+    from slidesim.structures import bilayer
+
+    structure = bilayer("BN", (3, 3), "AB")
+    write_structure(tmp_path / "start.extxyz", structure)
+    deck = tmp_path / "file.in"
+    deck.write_text(f"system file path start.extxyz\nmodel tether\ntimestep 1 fs\n"
+                    f"output {tmp_path / 'out'}\nstage a temperature 100 K steps 10\n")
+    sim = Simulation(parse_deck(deck.read_text(), str(deck)), progress=False)
+    np.testing.assert_allclose(sim.state.positions[0], structure.positions[0], atol=1e-9)
+    np.testing.assert_array_equal(sim.state.layer, structure.layer)
+    # the sliding vector of the file's AB stacking is found again (modulo the lattice)
+    from slidesim.fields.switching import order_parameter, reciprocal_vector
+    psi = order_parameter(sim.sliding(sim.state.positions[0]), reciprocal_vector(sim.primitive))
+    assert psi.imag == pytest.approx(-np.sqrt(3) / 2, abs=1e-9)
+    sim.run()
