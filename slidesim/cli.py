@@ -96,5 +96,15 @@ def profile(model, material, lattice, points, plot):
         click.echo(f"plot saved to {plot}")
 
 
+def _register_commands():
+    """Commands that live beside the physics they drive."""
+    from slidesim.fields.coercive_command import coercive
+
+    main.add_command(coercive)
+
+
+_register_commands()
+
+
 if __name__ == "__main__":
     main()

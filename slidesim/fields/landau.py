@@ -119,9 +119,15 @@ class LandauPath:
         return -4 * e4_eV * self.t_ba_A / (3 * self.p3_e_per_A2)
 
     def eq4_beta(self):
-        """beta of Eq. 4 [(V/A)^-1/2]: E_perp,c ~ E0_perp,c (1 - beta sqrt(e_par)) for small e_par."""
+        """beta of Eq. 4 [(V/A)^-1/2]: E_perp,c ~ E0_perp,c (1 - beta sqrt(e_par)) for small e_par.
+
+        beta = sqrt(-(p2 + 2 p4 t_BA^2) / (e4 t_BA^2)), i.e. set by the slope of p_par at BA,
+        p_par'(t_BA) = 2 t_BA (p2 + 2 p4 t_BA^2). The paper prints -p2 + 2 p4 t_BA^2 under the
+        root (1.26 instead of 0.86 (V/A)^-1/2 for its coefficients); that sign slip disagrees with
+        its own Eq. S6, whose small-e_par expansion gives the form used here.
+        """
         e4_eV, tb2 = self.e4_meV_per_A4 / MEV_PER_EV, self.t_ba_A**2
-        return np.sqrt((-self.p2_e_per_A + 2 * self.p4_e_per_A3 * tb2) / (e4_eV * tb2))
+        return np.sqrt(-(self.p2_e_per_A + 2 * self.p4_e_per_A3 * tb2) / (e4_eV * tb2))
 
     def coercive_field_eq_s6(self, e_par):
         """Eq. S6 of the paper: the analytic-criterion E_perp,c [V/A] in closed form.
@@ -141,7 +147,7 @@ class LandauPath:
     # -- the two criteria, each as "the e_perp that balances the path at t" ------------------
 
     def _slope_balance_field(self, t, e_par):
-        """e_perp [V/A] at which d eps/dt = 0 at t, for t in (t_BA, 0]; -inf at t_BA if e_par > 0."""
+        """e_perp [V/A] making d eps/dt = 0 at t in (t_BA, 0]; -inf at t_BA if e_par > 0."""
         t = np.asarray(t, dtype=float)
         e4_eV, tb = self.e4_meV_per_A4 / MEV_PER_EV, self.t_ba_A
         p3 = self.p3_e_per_A2
@@ -156,7 +162,7 @@ class LandauPath:
         return field
 
     def _energy_balance_field(self, t, e_par):
-        """e_perp [V/A] at which eps(t) = eps(t_BA), for t in (t_BA, t_AB]; -inf at t_BA if e_par > 0."""
+        """e_perp [V/A] making eps(t) = eps(t_BA) at t in (t_BA, t_AB]; -inf at t_BA if e_par>0."""
         t = np.asarray(t, dtype=float)
         e4_eV, tb = self.e4_meV_per_A4 / MEV_PER_EV, self.t_ba_A
         p3 = self.p3_e_per_A2

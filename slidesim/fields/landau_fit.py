@@ -52,6 +52,27 @@ def _r_squared(observed, predicted):
     return float(1.0 - residual / spread) if spread > 0 else float("nan")
 
 
+def _energy_form(t, e4, e0, tb):
+    return e4 * (t**4 - 2 * tb**2 * t**2) + e0
+
+
+def _fit_energy(t, energy, t_ba_A):
+    """(e4 [meV/A^4], e0 [meV], t_BA [A]) fitted to the zero-field energy; t_BA fixed if given."""
+    depth = max(np.ptp(energy), 1e-6)
+    if t_ba_A is None:
+        # start from the lowest point on the BA side
+        guess_tb = -min(np.abs(t).max(), np.abs(t[np.argmin(np.where(t < 0, energy, np.inf))]))
+        (e4, e0, tb), _ = curve_fit(_energy_form, t, energy,
+                                    p0=(depth / guess_tb**4, energy.max(), guess_tb))
+        return e4, e0, -abs(tb)
+    tb = float(t_ba_A)
+    if not tb < 0:
+        raise ValueError(f"t_ba_A = {tb} A: BA lies at negative t")
+    (e4, e0), _ = curve_fit(lambda t, e4, e0: _energy_form(t, e4, e0, tb), t, energy,
+                            p0=(depth / tb**4, energy.max()))
+    return e4, e0, tb
+
+
 def fit_landau_path(t_A, energy_meV, p_par_eA, p_perp_eA, t_ba_A=None):
     """Least-squares fit of e4, e0 (and t_BA), p4, p2, p3 of Eq. 3.
 
@@ -73,22 +94,10 @@ def fit_landau_path(t_A, energy_meV, p_par_eA, p_perp_eA, t_ba_A=None):
     if not (t.min() < 0 < t.max()):
         raise ValueError("the landscape must cover both sides of SP (t < 0 towards BA, "
                          "t > 0 towards AB)")
-
-    def energy_form(t, e4, e0, tb):
-        return e4 * (t**4 - 2 * tb**2 * t**2) + e0
-
-    span = np.abs(t).max()
-    if t_ba_A is None:
-        guess_tb = -min(span, np.abs(t[np.argmin(np.where(t < 0, energy, np.inf))]))
-        guess = (max(np.ptp(energy), 1e-6) / guess_tb**4, energy.max(), guess_tb)
-        (e4, e0, tb), _ = curve_fit(energy_form, t, energy, p0=guess)
-        tb = -abs(tb)
-    else:
-        tb = float(t_ba_A)
-        if not tb < 0:
-            raise ValueError(f"t_ba_A = {tb} A: BA lies at negative t")
-        (e4, e0), _ = curve_fit(lambda t, e4, e0: energy_form(t, e4, e0, tb), t, energy,
-                                p0=(max(np.ptp(energy), 1e-6) / tb**4, energy.max()))
+    try:
+        e4, e0, tb = _fit_energy(t, energy, t_ba_A)
+    except RuntimeError as err:  # curve_fit did not converge
+        raise ValueError(f"the landscape energy does not fit eps0(t) of Eq. 3: {err}") from err
     # the dipole forms are linear in their coefficients once t_BA is known
     par_design = np.column_stack([t**4 - tb**4, t**2 - tb**2])
     (p4, p2), *_ = np.linalg.lstsq(par_design, p_par, rcond=None)
