@@ -152,6 +152,31 @@ def _add_virial(virial, dx, dy, dz, fx, fy, fz):
     virial[5] += dy * fz
 
 
+@njit(cache=True, fastmath=FASTMATH)
+def _repulsion(dx, dy, dz, rsq, r, nx, ny, nz, lam, z0, delta2inv, half_epsilon, c_rep, tap,
+               dtap):
+    """Repulsion of one ordered pair (i, j) with the normal n of i; del = r_i - r_j.
+
+    Returns the tapered energy [eV], the force on i (= minus the force on j) [eV/A] apart from
+    the part through the normal, and ``scale`` [eV/A^2]: the energy's derivative with respect to
+    (n . del) is -scale, so the force through the normal on an atom q is
+    -(d n / d r_q)^T (scale del).
+    """
+    prod = nx * dx + ny * dy + nz * dz
+    rho_sq = rsq - prod * prod
+    exp0 = np.exp(-lam * (r - z0))
+    f_rho = np.exp(-rho_sq * delta2inv) * c_rep
+    e_pair = half_epsilon + f_rho
+    v_rep = exp0 * e_pair
+    f_transverse = 2.0 * exp0 * f_rho * delta2inv
+    f_radial = lam * exp0 / r * e_pair + f_transverse
+    dtap_r = v_rep * dtap / r
+    fx = (dx * f_radial - prod * nx * f_transverse) * tap - dtap_r * dx
+    fy = (dy * f_radial - prod * ny * f_transverse) * tap - dtap_r * dy
+    fz = (dz * f_radial - prod * nz * f_transverse) * tap - dtap_r * dz
+    return tap * v_rep, fx, fy, fz, prod * f_transverse * tap
+
+
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cutoff, use_taper,
                       normals, dnormal_dself, dnormal_dneighbor, normal_neighbors,
@@ -165,30 +190,34 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
     Returns energy_attraction [eV], energy_repulsion [eV], forces (N, 3) [eV/A] and the virial
     (6,) [eV] (xx yy zz xy xz yz, W = sum r F).
 
-    Work is split into n_chunks chunks of atoms i (pass numba.get_num_threads(); the result
-    depends on it only through round-off); each chunk scatters into its own (N, 3) slice of a
-    force buffer (forces reach j and i's normal neighbours), reduced afterwards.
+    Each unordered pair is in the full list twice; the entry whose (i, j) the parity of i + j
+    picks (balanced over atoms) computes the attraction once and the repulsion in both orders
+    (i with its normal, j with its own), sharing r and the taper. The forces through the normals
+    are linear in g_q = sum_j scale_qj del_qj, which is accumulated per atom first and applied
+    once per atom afterwards. Work is split into n_chunks chunks of atoms (pass
+    numba.get_num_threads(); the result depends on it only through round-off); each chunk
+    scatters into its own (N, 3) buffers, reduced afterwards.
     """
     n_atoms = positions.shape[0]
     n_chunks = max(1, min(n_chunks, n_atoms))
     chunk_forces = np.zeros((n_chunks, n_atoms, 3))
+    chunk_g = np.zeros((n_chunks, n_atoms, 3))
     chunk_energies = np.zeros((n_chunks, 2))
     chunk_virials = np.zeros((n_chunks, 6))
     cutoff_sq = cutoff * cutoff
     for c in prange(n_chunks):
         forces = chunk_forces[c]
+        g = chunk_g[c]
         # a private accumulator: rows of chunk_virials share cache lines between threads
         virial = np.zeros(6)
         e_attraction = 0.0
         e_repulsion = 0.0
         for i in range(c * n_atoms // n_chunks, (c + 1) * n_atoms // n_chunks):
-            nx, ny, nz = normals[i, 0], normals[i, 1], normals[i, 2]
             si = species[i]
-            # sum over j of (d E_rep / d(n_i . del)) del: the forces through i's normal are
-            # linear in it, so they are applied once per atom after the loop over j
-            gx = gy = gz = 0.0
             for k in range(offsets[i], offsets[i + 1]):
                 j = neighbors[k]
+                if ((i + j) & 1 == 1) != (j > i):
+                    continue
                 # LAMMPS's del = r_i - r_j
                 dx = positions[i, 0] - positions[j, 0] - shifts[k, 0]
                 dy = positions[i, 1] - positions[j, 1] - shifts[k, 1]
@@ -203,41 +232,33 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
                 else:
                     tap, dtap = 1.0, 0.0
 
-                # attraction, once per unordered pair: of (i, j) and (j, i) the full list holds,
-                # take the one the parity of i + j picks (balanced over atoms), push both atoms
-                if ((i + j) & 1 == 1) == (j > i):
-                    r2inv = 1.0 / rsq
-                    r6inv = r2inv * r2inv * r2inv
-                    c6, d_vdw, seff = params[si, sj, C6], params[si, sj, D_VDW], params[si, sj, SEFF]
-                    damping = 1.0 + np.exp(-d_vdw * (r / seff - 1.0))
-                    v_vdw = -c6 * r6inv / damping
-                    f_vdw = (-6.0 * c6 * r6inv * r2inv / damping
-                             + c6 * d_vdw / seff * (damping - 1.0) / (damping * damping)
-                             * r6inv * r2inv * r)
-                    f_vdw = f_vdw * tap - v_vdw * dtap / r
-                    forces[i, 0] += f_vdw * dx
-                    forces[i, 1] += f_vdw * dy
-                    forces[i, 2] += f_vdw * dz
-                    forces[j, 0] -= f_vdw * dx
-                    forces[j, 1] -= f_vdw * dy
-                    forces[j, 2] -= f_vdw * dz
-                    e_attraction += v_vdw * tap
-                    _add_virial(virial, dx, dy, dz, f_vdw * dx, f_vdw * dy, f_vdw * dz)
+                # attraction, once per pair
+                r2inv = 1.0 / rsq
+                r6inv = r2inv * r2inv * r2inv
+                c6, d_vdw, seff = params[si, sj, C6], params[si, sj, D_VDW], params[si, sj, SEFF]
+                damping = 1.0 + np.exp(-d_vdw * (r / seff - 1.0))
+                v_vdw = -c6 * r6inv / damping
+                f_vdw = (-6.0 * c6 * r6inv * r2inv / damping
+                         + c6 * d_vdw / seff * (damping - 1.0) / (damping * damping)
+                         * r6inv * r2inv * r)
+                f_vdw = f_vdw * tap - v_vdw * dtap / r
+                e_attraction += v_vdw * tap
+                fx, fy, fz = f_vdw * dx, f_vdw * dy, f_vdw * dz
 
-                # repulsion of the ordered pair (i, j) with the normal of i
-                lam, delta2inv = params[si, sj, LAMBDA], params[si, sj, DELTA2INV]
-                prod = nx * dx + ny * dy + nz * dz
-                rho_sq = rsq - prod * prod
-                exp0 = np.exp(-lam * (r - params[si, sj, Z0]))
-                f_rho = np.exp(-rho_sq * delta2inv) * params[si, sj, C_REP]
-                e_pair = 0.5 * params[si, sj, EPSILON] + f_rho
-                v_rep = exp0 * e_pair
-                f_transverse = 2.0 * exp0 * f_rho * delta2inv
-                f_radial = lam * exp0 / r * e_pair + f_transverse
-                dtap_r = v_rep * dtap / r
-                fx = (dx * f_radial - prod * nx * f_transverse) * tap - dtap_r * dx
-                fy = (dy * f_radial - prod * ny * f_transverse) * tap - dtap_r * dy
-                fz = (dz * f_radial - prod * nz * f_transverse) * tap - dtap_r * dz
+                # repulsion of (i, j) with the normal of i, and of (j, i) with the normal of j
+                e_ij, fx_ij, fy_ij, fz_ij, scale_ij = _repulsion(
+                    dx, dy, dz, rsq, r, normals[i, 0], normals[i, 1], normals[i, 2],
+                    params[si, sj, LAMBDA], params[si, sj, Z0], params[si, sj, DELTA2INV],
+                    0.5 * params[si, sj, EPSILON], params[si, sj, C_REP], tap, dtap)
+                e_ji, fx_ji, fy_ji, fz_ji, scale_ji = _repulsion(
+                    -dx, -dy, -dz, rsq, r, normals[j, 0], normals[j, 1], normals[j, 2],
+                    params[sj, si, LAMBDA], params[sj, si, Z0], params[sj, si, DELTA2INV],
+                    0.5 * params[sj, si, EPSILON], params[sj, si, C_REP], tap, dtap)
+                e_repulsion += e_ij + e_ji
+                # total force on i; the force on j is its negative (del_ji = -del)
+                fx += fx_ij - fx_ji
+                fy += fy_ij - fy_ji
+                fz += fz_ij - fz_ji
                 forces[i, 0] += fx
                 forces[i, 1] += fy
                 forces[i, 2] += fz
@@ -245,33 +266,45 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
                 forces[j, 1] -= fy
                 forces[j, 2] -= fz
                 _add_virial(virial, dx, dy, dz, fx, fy, fz)
-                e_repulsion += tap * v_rep
-                scale = prod * f_transverse * tap
-                gx += scale * dx
-                gy += scale * dy
-                gz += scale * dz
-
-            # forces through the normal of i: on i itself (d n_i / d r_i) and on the neighbours
-            # that define it (d n_i / d r_k); the virial takes v_k (x) F_k
-            dn_i = dnormal_dself[i]
+                g[i, 0] += scale_ij * dx
+                g[i, 1] += scale_ij * dy
+                g[i, 2] += scale_ij * dz
+                g[j, 0] -= scale_ji * dx
+                g[j, 1] -= scale_ji * dy
+                g[j, 2] -= scale_ji * dz
+        chunk_virials[c] = virial
+        chunk_energies[c, 0] = e_attraction
+        chunk_energies[c, 1] = e_repulsion
+    g_total = np.zeros((n_atoms, 3))
+    for i in prange(n_atoms):
+        for c in range(n_chunks):
+            for a in range(3):
+                g_total[i, a] += chunk_g[c, i, a]
+    # forces through the normal of each atom q: on q itself (d n_q / d r_q) and on the neighbours
+    # that define it (d n_q / d r_k); the virial takes v_k (x) F_k
+    for c in prange(n_chunks):
+        forces = chunk_forces[c]
+        virial = np.zeros(6)
+        for q in range(c * n_atoms // n_chunks, (c + 1) * n_atoms // n_chunks):
+            gx, gy, gz = g_total[q, 0], g_total[q, 1], g_total[q, 2]
+            dn_q = dnormal_dself[q]
             for b in range(3):
-                forces[i, b] -= dn_i[0, b] * gx + dn_i[1, b] * gy + dn_i[2, b] * gz
-            if normal_counts[i] < 2:
+                forces[q, b] -= dn_q[0, b] * gx + dn_q[1, b] * gy + dn_q[2, b] * gz
+            if normal_counts[q] < 2:
                 continue
-            for m in range(normal_counts[i]):
-                kk = normal_neighbors[i, m]
-                dn_k = dnormal_dneighbor[i, m]
+            for m in range(normal_counts[q]):
+                kk = normal_neighbors[q, m]
+                dn_k = dnormal_dneighbor[q, m]
                 fk0 = -(dn_k[0, 0] * gx + dn_k[1, 0] * gy + dn_k[2, 0] * gz)
                 fk1 = -(dn_k[0, 1] * gx + dn_k[1, 1] * gy + dn_k[2, 1] * gz)
                 fk2 = -(dn_k[0, 2] * gx + dn_k[1, 2] * gy + dn_k[2, 2] * gz)
                 forces[kk, 0] += fk0
                 forces[kk, 1] += fk1
                 forces[kk, 2] += fk2
-                v = normal_vectors[i, m]
+                v = normal_vectors[q, m]
                 _add_virial(virial, v[0], v[1], v[2], fk0, fk1, fk2)
-        chunk_virials[c] = virial
-        chunk_energies[c, 0] = e_attraction
-        chunk_energies[c, 1] = e_repulsion
+        for a in range(6):
+            chunk_virials[c, a] += virial[a]
     forces = np.zeros((n_atoms, 3))
     for i in prange(n_atoms):
         for c in range(n_chunks):

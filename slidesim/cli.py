@@ -99,8 +99,10 @@ def profile(model, material, lattice, points, plot):
 def _register_commands():
     """Commands that live beside the physics they drive."""
     from slidesim.fields.coercive_command import coercive
+    from slidesim.fields.landscape import landscape_command
 
     main.add_command(coercive)
+    main.add_command(landscape_command)
 
 
 _register_commands()

@@ -133,9 +133,11 @@ class Simulation:
         self.events = []
         self.switched_in_stage = set()
         self.fields = [np.zeros(3) for _ in range(self.state.n_replicas)]
-        self.dipoles = [np.zeros(3) for _ in range(self.state.n_replicas)]
+        self.dipoles = [None] * self.state.n_replicas
+        self.field_work = np.zeros(self.state.n_replicas)
         if restart is not None:
             self.events = extra.get("events", [])
+            self.field_work[:] = extra.get("field_work", [0.0] * self.state.n_replicas)
             self.switched_in_stage = set(extra.get("switched_in_stage", []))
             for monitor, saved in zip(self.monitors, extra.get("monitors", [])):
                 monitor.restore(saved)
@@ -203,8 +205,8 @@ class Simulation:
             self.thermo[replica].write_row(
                 step=step, time_ps=state.time, temperature_K=t_now, temperature_target_K=t_target,
                 potential_eV=result.energy, kinetic_eV=ke,
-                conserved_eV=result.energy + ke + self.integrator.reservoir_energy(state, replica,
-                                                                                   t_target),
+                conserved_eV=(result.energy + ke + self.field_work[replica]
+                              + self.integrator.reservoir_energy(state, replica, t_target)),
                 sliding_x_A=t_sl[0], sliding_y_A=t_sl[1],
                 **{f"e_{k}": e for k, e in result.energies.items()},
                 **self._field_columns(replica))
@@ -220,6 +222,7 @@ class Simulation:
                          {"deck_hash": self.deck_hash, "deck_path": os.path.abspath(self.deck.path),
                           "initial_positions": self.initial_positions.tolist(),
                           "events": self.events,
+                          "field_work": self.field_work.tolist(),
                           "switched_in_stage": sorted(self.switched_in_stage),
                           "monitors": [m.snapshot() for m in self.monitors]})
 
@@ -236,12 +239,19 @@ class Simulation:
     def _compute(self, replica, field=None):
         s = self.state
         if self.field_term is not None:
+            previous_field = self.fields[replica]
             self.field_term.field = np.zeros(3) if field is None else field
             self.fields[replica] = self.field_term.field
         result = self.model.compute(s.positions[replica], s.cell, s.species, s.layer,
                                     self.neighbor_lists[replica])
         if self.field_term is not None:
-            self.dipoles[replica] = self.field_term.dipole
+            dipole = self.field_term.last.dipole
+            # H(t) = K + U - E(t).P is not conserved when E changes; H + sum P.dE is
+            # (trapezoid rule over the step, second order like the integrator)
+            if self.dipoles[replica] is not None:  # the first evaluation sets E(0): no work
+                change = self.field_term.field - previous_field
+                self.field_work[replica] += 0.5 * (dipole + self.dipoles[replica]) @ change
+            self.dipoles[replica] = dipole
         return result
 
     def _watch(self, replica, stage):

@@ -166,3 +166,59 @@ def test_system_from_an_extxyz_file(tmp_path):
     psi = order_parameter(sim.sliding(sim.state.positions[0]), reciprocal_vector(sim.primitive))
     assert psi.imag == pytest.approx(-np.sqrt(3) / 2, abs=1e-9)
     sim.run()
+
+
+FIELD_DECK = """system bilayer material BN cells 3 3 stacking BA
+model bn-ilp
+timestep 1 fs
+integrator {integrator}
+seed 4
+output {output}
+thermo every 10
+trajectory every 50
+stage warm temperature 100 K duration 0.2 ps
+stage ramp temperature 100 K duration 5 ps field_perp 0 V/A field_perp_rate {rate} V/A/ps stop switched
+stage after temperature 100 K steps 20
+"""
+
+
+def test_vertical_field_ramp_switches_ba_to_ab_and_stops_the_stage(tmp_path):
+    path = tmp_path / "switch.in"
+    path.write_text(FIELD_DECK.format(integrator="nose-hoover tdamp 50 fs",
+                                      output=tmp_path / "out", rate=-2.0))
+    sim = Simulation(parse_deck(path.read_text(), str(path)), progress=False)
+    summary = sim.run()
+    assert summary["reason"] == "finished"
+    events = summary["events"]
+    assert len(events) >= 1
+    first = events[0]
+    assert (first["start"], first["end"], first["stage"]) == ("BA", "AB", "ramp")
+    assert first["field"][2] < 0                         # a field along -z drives BA -> AB
+    # the coercive field is the ramp's value at the crossing time
+    assert first["field"][2] == pytest.approx(-2.0 * (first["time"] - 0.2), abs=2e-3)
+    # the stage ended at the switch, well before its 5 ps
+    assert sim.state.step < 200 + 5000 and sim.state.stage == 3
+    import json
+    saved = json.loads((tmp_path / "out" / "events.json").read_text())
+    assert saved["events"][0]["step"] == first["step"]
+    thermo = read_thermo(tmp_path / "out" / "thermo.csv")
+    assert "P_z_pCm" in thermo and thermo["P_z_pCm"][0] > 0  # BA is polarised along +z
+    frames = read_trajectory(tmp_path / "out" / "traj.nc")
+    assert np.nanmin(frames["electric_field"][:, 2]) < 0
+
+
+def test_static_field_keeps_the_conserved_quantity(tmp_path):
+    """NVE under a constant field: K + U - E.P is conserved; a ramp adds its work sum P.dE."""
+    for rate in (0.0, -4.0):
+        path = tmp_path / f"nve{rate}.in"
+        text = FIELD_DECK.format(integrator="nve", output=tmp_path / f"out{rate}", rate=rate)
+        text = text.replace("field_perp 0 V/A", "field_perp -0.3 V/A").replace(" stop switched", "")
+        text = text.replace("duration 5 ps", "duration 0.5 ps")
+        path.write_text(text)
+        Simulation(parse_deck(path.read_text(), str(path)), progress=False).run()
+        thermo = read_thermo(tmp_path / f"out{rate}" / "thermo.csv")
+        conserved = np.asarray(thermo["conserved_eV"]) / 36
+        total = np.asarray(thermo["total_eV"]) / 36
+        assert np.ptp(conserved) < 2e-4, rate
+        if rate:                     # the ramp's work is real: without it nothing is conserved
+            assert np.ptp(total) > 5 * np.ptp(conserved)

@@ -98,7 +98,10 @@ class RegistryDipole:
 
     def __init__(self, species_names, parameters=None):
         self.species_names = tuple(species_names)
-        base = load_parameters(None) if isinstance(parameters, dict) else {}
+        # a dict may override single keys of the shipped fit (the fitting script builds one
+        # from scratch, before any file exists)
+        shipped = isinstance(parameters, dict) and os.path.exists(DEFAULT_PARAMETERS)
+        base = load_parameters(None) if shipped else {}
         self.parameters = {**base, **load_parameters(parameters)}
         p = self.parameters
         covered = set(p["species"])

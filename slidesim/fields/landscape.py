@@ -1,0 +1,252 @@
+"""Energy and polarization landscape of a bilayer over its sliding vectors (``slidesim landscape``).
+
+For each sliding vector t the top layer is shifted rigidly over the bottom one and the
+interlayer distance relaxed (:class:`slidesim.profile.StackingEnergy`); the energy per primitive
+cell and the polarization P(t) [pC/m] of the dipole source are recorded, over the hexagon of
+sliding vectors centred on BA (the paper's Fig. 3a) and along BA -> SP -> AB (Fig. 1b, c).
+"""
+
+import csv
+from dataclasses import dataclass
+
+import click
+import numpy as np
+
+from slidesim.fields.dipole import RegistryDipole, polarization_pC_per_m
+from slidesim.neighbors import NeighborList
+from slidesim.profile import StackingEnergy
+from slidesim.structures import MONOLAYERS, bilayer, primitive_cell, sliding_vector_of
+
+#: Eq. 3 of the paper (t from SP [A], p [e A] per DFT cell of a = 2.511 A), for the path plot
+PAPER_PATH_FIT = {"t_BA": -0.725, "p4_par": 5.82e-3, "p2_par": -1.66e-2, "p3_perp": 9.13e-3,
+                  "lattice": 2.511}
+
+
+@dataclass
+class LandscapePoint:
+    """One sliding vector t (3,) [A]: relaxed distance [A], energy per primitive cell [eV],
+    energy relative to the landscape's minimum [meV] and polarization P (3,) [pC/m]."""
+
+    sliding: np.ndarray
+    distance: float
+    energy: float
+    polarization: np.ndarray
+    relative_meV: float = 0.0
+
+
+class _SlidingEnergy(StackingEnergy):
+    """StackingEnergy at an arbitrary in-plane sliding vector (3,) [A] instead of a fraction."""
+
+    def __call__(self, sliding, distance):
+        state = bilayer(self.material, self.supercell, lattice=self.lattice, interlayer=distance,
+                        sliding=sliding)
+        result = self.model.compute(state.positions[0], state.cell, state.species, state.layer,
+                                    self.model.neighbor_lists(skin=0.0))
+        return result.energy / self.n_cells
+
+
+def hexagon_sliding_vectors(lattice, divisions):
+    """Sliding vectors (M, 3) [A] on a triangular grid of step a / (3 divisions) filling the
+    Wigner-Seitz hexagon of the lattice centred on t_BA (its corners are AA and AB)."""
+    if int(divisions) < 1:
+        raise ValueError(f"divisions must be a positive integer, got {divisions}")
+    n = 3 * int(divisions)
+    prim = primitive_cell(lattice)
+    neighbours = [prim[0], prim[1], prim[0] + prim[1]]
+    points = []
+    for i in range(-n, n + 1):
+        for j in range(-n, n + 1):
+            u = (i * prim[0] + j * prim[1]) / n
+            # inside (or on) the hexagon: no nearer lattice point than the origin
+            if all(abs(2 * u @ g) <= g @ g * (1 + 1e-9) for g in neighbours):
+                points.append(u)
+    return sliding_vector_of("BA", lattice) + np.array(points)
+
+
+class Landscape:
+    """Evaluates energies and polarizations of rigid bilayers at sliding vectors.
+
+    material, model: names (slidesim.models); lattice [A] (default: the material's);
+    dipole: a dipole source (``requests``, ``compute``), the registry dipole model by default
+    for BN, None for no polarization (NaN); distance_tolerance [A] of the relaxation.
+    """
+
+    def __init__(self, material="BN", model="bn-ilp", lattice=None, dipole="default",
+                 distance_tolerance=1e-4):
+        if material not in MONOLAYERS:
+            raise ValueError(f"unknown material {material!r}; known: {', '.join(MONOLAYERS)}")
+        self.material = material
+        self.lattice = MONOLAYERS[material].lattice if lattice is None else float(lattice)
+        self.energy = _SlidingEnergy(material, model, self.lattice)
+        if isinstance(dipole, str) and dipole == "default":
+            dipole = RegistryDipole(MONOLAYERS[material].species) if material == "BN" else None
+        self.dipole = dipole
+        self.distance_tolerance = float(distance_tolerance)
+
+    def polarization(self, state):
+        """P (3,) [pC/m] of a state (replica 0), NaN without a dipole source."""
+        if self.dipole is None:
+            return np.full(3, np.nan)
+        x = state.positions[0]
+        lists = {}
+        for key, r in self.dipole.requests.items():
+            lists[key] = NeighborList(r.cutoff, skin=0.0, mode=r.mode)
+            lists[key].build(x, state.cell, state.layer)
+        result = self.dipole.compute(x, state.cell, state.species, state.layer, lists)
+        return polarization_pC_per_m(result.dipole, state.cell)
+
+    def point(self, sliding):
+        """:class:`LandscapePoint` at sliding vector (3,) [A], distance relaxed."""
+        from scipy.optimize import minimize_scalar
+
+        found = minimize_scalar(lambda d: self.energy(sliding, d), bounds=(2.8, 4.2),
+                                method="bounded", options={"xatol": self.distance_tolerance})
+        state = bilayer(self.material, (1, 1), lattice=self.lattice, interlayer=found.x,
+                        sliding=sliding)
+        return LandscapePoint(np.asarray(sliding, float), float(found.x), float(found.fun),
+                              self.polarization(state))
+
+    def hexagon(self, divisions=3):
+        """Points over the hexagon of sliding vectors centred on BA."""
+        return [self.point(t) for t in hexagon_sliding_vectors(self.lattice, divisions)]
+
+    def path(self, n_points=13):
+        """Points from BA to AB through SP, evenly spaced along (b - a)."""
+        prim = primitive_cell(self.lattice)
+        return [self.point(s * (prim[1] - prim[0]))
+                for s in np.linspace(1.0 / 3.0, 2.0 / 3.0, int(n_points))]
+
+    def path_coordinates(self, points):
+        """(t from SP [A], P along b - a, P_perp) of path points, as three (n,) arrays."""
+        prim = primitive_cell(self.lattice)
+        length = np.linalg.norm(prim[1] - prim[0])
+        u = (prim[1] - prim[0]) / length
+        t_sp = np.array([p.sliding @ u for p in points]) - 0.5 * length
+        p_par = np.array([p.polarization @ u for p in points])
+        return t_sp, p_par, np.array([p.polarization[2] for p in points])
+
+
+def set_relative_energies(*groups):
+    """Fill relative_meV of every point, relative to the lowest energy of all groups."""
+    e_min = min(p.energy for group in groups for p in group)
+    for group in groups:
+        for p in group:
+            p.relative_meV = (p.energy - e_min) * 1e3
+
+
+def write_hexagon_csv(points, path):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["t_x_A", "t_y_A", "distance_A", "energy_meV_per_cell",
+                         "P_x_pC_per_m", "P_y_pC_per_m", "P_z_pC_per_m"])
+        for p in points:
+            writer.writerow([f"{p.sliding[0]:.6f}", f"{p.sliding[1]:.6f}", f"{p.distance:.6f}",
+                             f"{p.relative_meV:.6f}", *(f"{v:.6f}" for v in p.polarization)])
+
+
+def write_path_csv(landscape, points, path):
+    t_sp, p_par, p_perp = landscape.path_coordinates(points)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["t_from_SP_A", "distance_A", "energy_meV_per_cell",
+                         "P_par_pC_per_m", "P_perp_pC_per_m"])
+        for k, p in enumerate(points):
+            writer.writerow([f"{t_sp[k]:.6f}", f"{p.distance:.6f}", f"{p.relative_meV:.6f}",
+                             f"{p_par[k]:.6f}", f"{p_perp[k]:.6f}"])
+
+
+def plot_hexagon(points, path):
+    """Energy shading with in-plane P arrows coloured by P_perp (the paper's Fig. 3a)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.array([p.sliding for p in points])
+    energy = np.array([p.relative_meV for p in points])
+    pol = np.array([p.polarization for p in points])
+    fig, ax = plt.subplots(figsize=(5.5, 4.8))
+    shading = ax.tricontourf(t[:, 0], t[:, 1], energy, levels=12, cmap="Greys")
+    fig.colorbar(shading, ax=ax, label="energy [meV/cell]")
+    if np.all(np.isfinite(pol)):
+        limit = max(np.abs(pol[:, 2]).max(), 1e-12)
+        arrows = ax.quiver(t[:, 0], t[:, 1], pol[:, 0], pol[:, 1], pol[:, 2], cmap="coolwarm",
+                           clim=(-limit, limit), pivot="middle")
+        fig.colorbar(arrows, ax=ax, label="P_perp [pC/m]")
+    ax.set_aspect("equal")
+    ax.set_xlabel("t_x [A]")
+    ax.set_ylabel("t_y [A]")
+    ax.set_title("energy (grey), P_par (arrows), P_perp (colour)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_path(landscape, points, path):
+    """Energy and P_par, P_perp along BA -> SP -> AB, with the paper's Eq. 3 fits dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from slidesim import units
+
+    t_sp, p_par, p_perp = landscape.path_coordinates(points)
+    fit = PAPER_PATH_FIT
+    t = np.linspace(t_sp.min(), t_sp.max(), 200)
+    to_pc = units.dipole_per_area_to_pC_per_m(1.0, np.sqrt(3) / 2 * fit["lattice"] ** 2)
+    t_ba = fit["t_BA"]
+    eq3_par = (fit["p4_par"] * (t**4 - t_ba**4) + fit["p2_par"] * (t**2 - t_ba**2)) * to_pc
+    eq3_perp = (fit["p3_perp"] * (t**3 - 3 * t_ba**2 * t)) * to_pc
+    fig, (ax_e, ax_p) = plt.subplots(2, 1, sharex=True, figsize=(5, 5.5))
+    ax_e.plot(t_sp, [p.relative_meV for p in points], "o-", color="k")
+    ax_e.set_ylabel("energy [meV/cell]")
+    ax_p.plot(t_sp, p_par, "o-", color="C0", label="P_par (along b - a)")
+    ax_p.plot(t_sp, p_perp, "s-", color="C3", label="P_perp")
+    ax_p.plot(t, eq3_par, "--", color="C0", lw=1, label="paper Eq. 3")
+    ax_p.plot(t, eq3_perp, "--", color="C3", lw=1)
+    ax_p.set_ylabel("P [pC/m]")
+    ax_p.set_xlabel("t from SP [A]  (BA < 0 < AB)")
+    ax_p.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@click.command("landscape")
+@click.option("--model", default="bn-ilp", show_default=True, help="Model name.")
+@click.option("--material", default="BN", show_default=True, help="Monolayer material.")
+@click.option("--lattice", type=float, default=None,
+              help="Lattice constant a [A] (default: the material's).")
+@click.option("--divisions", type=int, default=3, show_default=True,
+              help="Hexagon grid: a / (3 divisions) between sliding vectors.")
+@click.option("--path-points", type=int, default=13, show_default=True,
+              help="Sliding vectors from BA to AB through SP.")
+@click.option("--output", default="landscape", show_default=True,
+              help="Prefix of the files written: PREFIX_hexagon.csv, PREFIX_path.csv (+ .png).")
+@click.option("--plot/--no-plot", default=True, show_default=True, help="Also save PNG plots.")
+def landscape_command(model, material, lattice, divisions, path_points, output, plot):
+    """Energy and polarization over sliding vectors: hexagon around BA and BA -> SP -> AB."""
+    if divisions < 1 or path_points < 2:
+        raise click.BadParameter("need --divisions >= 1 and --path-points >= 2")
+    try:
+        scan = Landscape(material, model, lattice)
+    except ValueError as err:
+        raise click.ClickException(str(err))
+    hexagon = scan.hexagon(divisions)
+    path = scan.path(path_points)
+    set_relative_energies(hexagon, path)
+    write_hexagon_csv(hexagon, f"{output}_hexagon.csv")
+    write_path_csv(scan, path, f"{output}_path.csv")
+    t_sp, p_par, p_perp = scan.path_coordinates(path)
+    click.echo(f"{'t from SP [A]':>14} {'d [A]':>7} {'E [meV/cell]':>13} {'P_par':>8} "
+               f"{'P_perp':>8}  [pC/m]")
+    for k, p in enumerate(path):
+        click.echo(f"{t_sp[k]:>14.4f} {p.distance:>7.4f} {p.relative_meV:>13.3f} "
+                   f"{p_par[k]:>8.4f} {p_perp[k]:>8.4f}")
+    written = [f"{output}_hexagon.csv", f"{output}_path.csv"]
+    if plot:
+        plot_hexagon(hexagon, f"{output}_hexagon.png")
+        plot_path(scan, path, f"{output}_path.png")
+        written += [f"{output}_hexagon.png", f"{output}_path.png"]
+    click.echo("wrote " + ", ".join(written))
