@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit, prange
 
 from slidesim.kernels import FASTMATH
+from slidesim.kernels.chunks import sum_chunks
 from slidesim.kernels.taper import taper
 
 
@@ -88,11 +89,7 @@ def shielded_coulomb(positions, species, offsets, neighbors, shifts, charges, in
                 virial[5] += dy * fz
         chunk_energies[c] = energy
         chunk_virials[c] = virial
-    forces = np.zeros((n_atoms, 3))
-    for i in prange(n_atoms):
-        for c in range(n_chunks):
-            for a in range(3):
-                forces[i, a] += chunk_forces[c, i, a]
+    forces = sum_chunks(chunk_forces)
     virial = np.zeros(6)
     for c in range(n_chunks):
         for a in range(6):

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from slidesim.kernels import FASTMATH
+from slidesim.kernels.chunks import sum_chunks
 from slidesim.kernels.taper import taper
 
 #: columns of the per-species-pair ILP parameter array
@@ -275,11 +276,7 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
         chunk_virials[c] = virial
         chunk_energies[c, 0] = e_attraction
         chunk_energies[c, 1] = e_repulsion
-    g_total = np.zeros((n_atoms, 3))
-    for i in prange(n_atoms):
-        for c in range(n_chunks):
-            for a in range(3):
-                g_total[i, a] += chunk_g[c, i, a]
+    g_total = sum_chunks(chunk_g)
     # forces through the normal of each atom q: on q itself (d n_q / d r_q) and on the neighbours
     # that define it (d n_q / d r_k); the virial takes v_k (x) F_k
     for c in prange(n_chunks):
@@ -305,11 +302,7 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
                 _add_virial(virial, v[0], v[1], v[2], fk0, fk1, fk2)
         for a in range(6):
             chunk_virials[c, a] += virial[a]
-    forces = np.zeros((n_atoms, 3))
-    for i in prange(n_atoms):
-        for c in range(n_chunks):
-            for a in range(3):
-                forces[i, a] += chunk_forces[c, i, a]
+    forces = sum_chunks(chunk_forces)
     virial = np.zeros(6)
     for c in range(n_chunks):
         for a in range(6):

@@ -28,6 +28,8 @@ import math
 import numba
 import numpy as np
 
+from slidesim.kernels.chunks import sum_chunks
+
 # Columns of the parameter table: the 14 numbers of a LAMMPS tersoff entry in file order,
 # then quantities derived from them.
 COL_M = 0            # exponent m (1 or 3)
@@ -283,11 +285,7 @@ def tersoff_energy_forces(positions, species, offsets, neighbors, shifts, params
                                              max_neighbors, force_parts[chunk],
                                              virial_parts[chunk])
 
-    forces = np.zeros((n_atoms, 3))
-    for i in numba.prange(n_atoms):
-        for chunk in range(n_chunks):
-            for a in range(3):
-                forces[i, a] += force_parts[chunk, i, a]
+    forces = sum_chunks(force_parts)
     virial = np.zeros(6)
     energy = 0.0
     for chunk in range(n_chunks):
