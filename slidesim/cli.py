@@ -98,9 +98,11 @@ def profile(model, material, lattice, points, plot):
 
 def _register_commands():
     """Commands that live beside the physics they drive."""
+    from slidesim.analysis.command import analyze
     from slidesim.fields.coercive_command import coercive
     from slidesim.fields.landscape import landscape_command
 
+    main.add_command(analyze)
     main.add_command(coercive)
     main.add_command(landscape_command)
 

@@ -174,6 +174,7 @@ class Simulation:
                     velocities=self.deck.trajectory_velocities, forces=self.deck.trajectory_forces,
                     title=f"slidesim {os.path.basename(self.deck.path)}",
                     replica_info={"replica": r, "seed": self.deck.seed},
+                    primitive_cell=self.primitive,
                     append=self.restarted, restart_step=step))
 
     def _close_outputs(self):
@@ -242,8 +243,13 @@ class Simulation:
             previous_field = self.fields[replica]
             self.field_term.field = np.zeros(3) if field is None else field
             self.fields[replica] = self.field_term.field
-        result = self.model.compute(s.positions[replica], s.cell, s.species, s.layer,
-                                    self.neighbor_lists[replica])
+        try:
+            result = self.model.compute(s.positions[replica], s.cell, s.species, s.layer,
+                                        self.neighbor_lists[replica])
+        except ValueError as err:
+            raise SimulationError(
+                f"the model failed at step {s.step} (replica {replica}): {err}. The last good "
+                f"checkpoint is {self.checkpoint_path}.") from None
         if self.field_term is not None:
             dipole = self.field_term.last.dipole
             # H(t) = K + U - E(t).P is not conserved when E changes; H + sum P.dE is

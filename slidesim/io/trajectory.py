@@ -76,6 +76,8 @@ class TrajectoryWriter:
         velocities, forces: whether frames carry velocities [A/ps] and forces.
         title: free text stored as the ``title`` attribute.
         replica_info: JSON-serialisable dict (seed, temperature...) stored as ``replica_info``.
+        primitive_cell: (2, 3) in-plane monolayer vectors [A], stored as the global attribute
+            ``primitive_cell`` (a_x a_y b_x b_y) for the order-parameter analysis.
         append: continue an existing file (restart) instead of overwriting it.
         restart_step: with ``append``, first drop frames whose step is beyond this one.
 
@@ -85,7 +87,7 @@ class TrajectoryWriter:
     """
 
     def __init__(self, path, state, *, replica=0, velocities=False, forces=False,
-                 title="slidesim trajectory", replica_info=None, append=False,
+                 title="slidesim trajectory", replica_info=None, primitive_cell=None, append=False,
                  restart_step=None):
         self.path = os.fspath(path)
         self.replica = int(replica)
@@ -98,7 +100,7 @@ class TrajectoryWriter:
             self._check_matches(state)
         else:
             self._dataset = netCDF4.Dataset(self.path, "w", format=NETCDF_FORMAT)
-            self._define(state, title, replica_info or {})
+            self._define(state, title, replica_info or {}, primitive_cell)
             self._dataset.sync()
         self._dataset.set_auto_mask(False)
 
@@ -107,7 +109,7 @@ class TrajectoryWriter:
         """Number of frames in the file."""
         return len(self._dataset.dimensions["frame"])
 
-    def _define(self, state, title, replica_info):
+    def _define(self, state, title, replica_info, primitive_cell=None):
         ds = self._dataset
         ds.Conventions = "AMBER"
         ds.ConventionVersion = "1.0"
@@ -117,6 +119,9 @@ class TrajectoryWriter:
         ds.species_names = " ".join(state.species_names)
         ds.replica = np.int32(self.replica)
         ds.replica_info = json.dumps(replica_info, sort_keys=True)
+        if primitive_cell is not None:
+            # in-plane monolayer vectors a, b [A] as a_x a_y b_x b_y: the lattice of psi = exp(iG.t)
+            ds.primitive_cell = np.asarray(primitive_cell, dtype=np.float64)[:, :2].ravel()
         ds.createDimension("frame", None)
         ds.createDimension("spatial", 3)
         ds.createDimension("atom", state.n_atoms)

@@ -113,7 +113,9 @@ class ILPTerm(ForceTerm):
         if counts.max(initial=0) > 3:
             atoms = np.nonzero(counts > 3)[0]
             raise ValueError(f"ILP: atoms {atoms[:10].tolist()} have more than 3 same-layer "
-                             "neighbours within the normal cutoff; check the configuration")
+                             "neighbours within the normal cutoff (rcut of the .ILP file); LAMMPS "
+                             "stops here too. A second neighbour came that close: the layer is "
+                             "too hot or too distorted for this model (seen above ~2000 K)")
         if counts.min(initial=0) < 0:
             atoms = np.nonzero(counts < 0)[0]
             raise ValueError(f"ILP: the normals of atoms {atoms[:10].tolist()} have zero "

@@ -1,0 +1,85 @@
+"""``slidesim analyze``: the command-line front of the trajectory analysis.
+
+Register with ``main.add_command(analyze)`` in :mod:`slidesim.cli`.
+"""
+
+import json
+import os
+import sys
+
+import click
+
+from slidesim.analysis.lattice import LatticeError
+from slidesim.analysis.order import OrderParameterError, parse_reciprocal
+from slidesim.analysis.reader import TrajectoryError
+
+
+def _fail(message):
+    click.echo(f"slidesim: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.command("analyze")
+@click.argument("trajectories", metavar="TRAJ [TRAJ...]", nargs=-1, required=True,
+                type=click.Path(dir_okay=False))
+@click.option("--order-param", "order_params", multiple=True, default=("G=a*-b*",),
+              show_default=True, metavar="G=ma*+nb*",
+              help="Reciprocal vector G of psi = exp(iG.t), an integer combination of a* and b*; "
+                   "repeat for several (e.g. --order-param G=a*-b* --order-param G=2a*+b*).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Directory for CSV, JSON and PNG files [default: analysis/ beside each "
+                   "trajectory].")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the JSON summary (a list, one entry per trajectory) instead of the table.")
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Write PNG plots.")
+@click.option("--discard", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
+              show_default=True, help="Fraction of each stage's first frames left out "
+                                      "(equilibration).")
+@click.option("--lattice", type=float, default=None,
+              help="Primitive lattice constant a [A] (default: from the file's cell and structure).")
+@click.option("--supercell", type=(int, int), default=None, metavar="N1 N2",
+              help="The cell is N1 x N2 primitive cells (default: inferred).")
+@click.option("--capture-radius", type=float, default=None,
+              help="Distance [A] from the BA/AB site within which a frame counts as switched "
+                   "[default: a/(4 sqrt 3), 0.36 A for h-BN].")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
+              help="T_C: order |<Im psi>|/(sqrt3/2) below which a stage counts as disordered.")
+@click.option("--sliding-source", type=click.Choice(["coordinates", "stored"]),
+              default="coordinates", show_default=True,
+              help="Sliding vector from the coordinates, or from slidesim's stored "
+                   "sliding_vector (no coordinates read).")
+@click.option("--block-frames", type=click.IntRange(1), default=256, show_default=True,
+              help="Frames read at a time.")
+def analyze(trajectories, order_params, out_dir, as_json, plots, discard, lattice, supercell,
+            capture_radius, threshold, sliding_source, block_frames):
+    """Order parameter psi = exp(iG.t), stage statistics, Curie temperature and BA<->AB
+    switching of AMBER netCDF bilayer trajectories (see docs/analysis.md)."""
+    from slidesim.analysis.analyze import analyze_trajectory
+    from slidesim.analysis.report import format_table, write_outputs
+
+    try:
+        reciprocals = [parse_reciprocal(spec) for spec in order_params]
+    except OrderParameterError as err:
+        _fail(str(err))
+    summaries = []
+    for path in trajectories:
+        try:
+            analysis = analyze_trajectory(
+                path, reciprocals, lattice=lattice, supercell=supercell, discard=discard,
+                capture_radius=capture_radius, threshold=threshold, block_frames=block_frames,
+                sliding_source=sliding_source)
+        except (TrajectoryError, LatticeError) as err:
+            _fail(str(err))
+        target = out_dir or os.path.join(os.path.dirname(os.path.abspath(path)), "analysis")
+        written = write_outputs(analysis, target)
+        if plots:
+            from slidesim.analysis.plots import write_plots
+            written.update(write_plots(analysis, target))
+        summary = analysis.summary()
+        summary["files"] = written
+        summaries.append(summary)
+        if not as_json:
+            click.echo(format_table(analysis))
+            click.echo(f"  files: {', '.join(sorted(written.values()))}\n")
+    if as_json:
+        click.echo(json.dumps(summaries, indent=1))
