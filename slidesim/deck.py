@@ -300,18 +300,27 @@ def _loop_values(line, tokens):
     return var, values
 
 
-def read_deck(path):
-    """Read and check a deck file; returns a :class:`Deck` or raises :class:`DeckError`."""
+def read_deck(path, variables=None):
+    """Read and check a deck file; returns a :class:`Deck` or raises :class:`DeckError`.
+
+    variables: optional dict NAME -> value substituted for $NAME / ${NAME} everywhere in the
+    deck (as a loop variable would be), e.g. by a sweep over temperatures.
+    """
     with open(path) as f:
         text = f.read()
-    return parse_deck(text, str(path))
+    return parse_deck(text, str(path), variables)
 
 
-def parse_deck(text, path="<deck>"):
-    """Parse deck text (``path`` only names it in errors)."""
+def parse_deck(text, path="<deck>", variables=None):
+    """Parse deck text (``path`` only names it in errors); ``variables`` as in read_deck."""
     raw = []
+    patterns = [(re.compile(r"\$\{" + re.escape(name) + r"\}|\$" + re.escape(name) + r"\b"),
+                 value if isinstance(value, str) else f"{value:g}")
+                for name, value in (variables or {}).items()]
     for number, full in enumerate(text.splitlines(), start=1):
         stripped = full.split("#", 1)[0].strip()
+        for pattern, value in patterns:
+            stripped = pattern.sub(value, stripped)
         if stripped:
             raw.append(_Line(path, number, stripped))
     deck = Deck(path=path, text=text)

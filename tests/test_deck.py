@@ -71,3 +71,10 @@ def test_missing_declarations_are_reported():
         parse_deck(BASE, "x.in")
     with pytest.raises(DeckError, match="no system"):
         parse_deck("timestep 1 fs\nstage a temperature 1 K steps 1\n", "x.in")
+
+
+def test_variables_given_from_outside_are_substituted():
+    deck = parse_deck(BASE + "stage a temperature $T K steps ${N}\n", "v.in", {"T": 350, "N": 7})
+    assert (deck.stages[0].t_start, deck.stages[0].n_steps) == (350.0, 7)
+    with pytest.raises(DeckError, match="unexpanded variable"):
+        parse_deck(BASE + "stage a temperature $T K steps 3\n", "v.in")
