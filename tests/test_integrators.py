@@ -12,6 +12,7 @@ from slidesim.models import build_model
 from slidesim.structures import bilayer
 
 from conftest import load_lammps
+from slidesim.lammps_bridge import write_data
 
 
 def tether_system(n=4, temperature=300.0, seed=1, spring=5.0):
@@ -117,17 +118,10 @@ def _lammps_nvt_tether(state, spring, t_start, t_stop, tdamp, n_steps, chain=3, 
     import tempfile
     folder = tempfile.mkdtemp()
     data = os.path.join(folder, "x.data")
-    cell, x, v = state.cell.tolist(), state.positions[0].tolist(), state.velocities[0].tolist()
-    cell = np.array(cell)
-    with open(data, "w") as f:
-        f.write(f"tether\n\n{state.n_atoms} atoms\n2 atom types\n\n0 {cell[0, 0]:.17g} xlo xhi\n"
-                f"0 {cell[1, 1]:.17g} ylo yhi\n0 {cell[2, 2]:.17g} zlo zhi\n{cell[1, 0]:.17g} 0 0 xy xz yz\n\n"
-                f"Masses\n\n1 {units.ATOMIC_MASS['B']!r}\n2 {units.ATOMIC_MASS['N']!r}\n\nAtoms # atomic\n\n")
-        for i in range(state.n_atoms):
-            f.write(f"{i + 1} {state.species[i] + 1} {x[i][0]!r} {x[i][1]!r} {x[i][2]!r}\n")
-        f.write("\nVelocities\n\n")
-        for i in range(state.n_atoms):
-            f.write(f"{i + 1} {v[i][0]!r} {v[i][1]!r} {v[i][2]!r}\n")
+    cell = state.cell
+    write_data(data, state.positions[0], cell, state.species + 1,
+               [units.ATOMIC_MASS[s] for s in state.species_names],
+               velocities=state.velocities[0])
     lmp = lammps.lammps(cmdargs=["-log", "none", "-screen", "none"])
     lmp.commands_string(f"""units metal
 atom_style atomic
