@@ -101,10 +101,15 @@ def _register_commands():
     from slidesim.analysis.command import analyze
     from slidesim.fields.coercive_command import coercive
     from slidesim.fields.landscape import landscape_command
+    from slidesim.sweep.command import sweep
+    from slidesim.validation.command import fit, validate
 
     main.add_command(analyze)
     main.add_command(coercive)
     main.add_command(landscape_command)
+    main.add_command(validate)
+    main.add_command(fit)
+    main.add_command(sweep)
 
 
 _register_commands()

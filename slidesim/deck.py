@@ -91,7 +91,7 @@ SCHEMA = {
     "system": {"_": ("bilayer", "file"), "material": "str", "cells": "int2", "stacking": "str",
                "lattice": "length", "distance": "length", "sliding": "length2",
                "vacuum": "length", "path": "str"},
-    "model": {"_": None, "spring": "stiffness", "parameters": "str", "tersoff": "str",
+    "model": {"_": None, "spring": "stiffness", "tersoff": "str",
               "ilp": "str"},
     "timestep": {"_value": "time"},
     "integrator": {"_": ("nve", "nose-hoover", "langevin"), "tdamp": "time", "chain": "int",

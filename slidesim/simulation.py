@@ -17,6 +17,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time as wallclock
 
 import numpy as np
@@ -30,7 +31,7 @@ from slidesim.io.thermo import ThermoWriter
 from slidesim.io.trajectory import TrajectoryWriter
 from slidesim.kernels.integrators import kinetic_energy, remove_momentum
 from slidesim.fields.switching import SwitchingMonitor, primitive_lattice
-from slidesim.models import build_model
+from slidesim.models import MODEL_DEFAULTS, build_model
 from slidesim.models.model import Model
 from slidesim.observables import SlidingVector
 from slidesim.state import State
@@ -49,8 +50,11 @@ def build_state(deck):
         if not os.path.isabs(path):
             path = os.path.join(os.path.dirname(os.path.abspath(deck.path)), path)
         return read_structure(path)
+    defaults = MODEL_DEFAULTS.get(deck.model.get("name"), {})
+    lattice = system.get("lattice", defaults.get("lattice"))
+    distance = system.get("distance", defaults.get("distance"))
     return bilayer(system.get("material", "BN"), system.get("cells", (1, 1)),
-                   system.get("stacking", "BA"), system.get("lattice"), system.get("distance"),
+                   system.get("stacking", "BA"), lattice, distance,
                    system.get("sliding"), system.get("vacuum", 40.0))
 
 
@@ -115,7 +119,8 @@ class Simulation:
             from slidesim.fields.dipole import RegistryDipole
             from slidesim.fields.field import FieldTerm
 
-            self.field_term = FieldTerm(RegistryDipole(self.state.species_names))
+            dipole = MODEL_DEFAULTS.get(deck.model["name"], {}).get("dipole")
+            self.field_term = FieldTerm(RegistryDipole(self.state.species_names, dipole))
             self.model = Model(self.model.name, self.model.terms + [self.field_term],
                                self.state.species_names)
         self.initial_positions = start.positions[0]
@@ -123,10 +128,9 @@ class Simulation:
                                for _ in range(self.state.n_replicas)]
         self.sliding = SlidingVector(self.state.positions[0], self.state.cell, self.state.species,
                                      self.state.layer)
-        lattice = deck.system.get("lattice") if deck.system["kind"] == "bilayer" else None
-        if deck.system["kind"] == "bilayer" and lattice is None:
-            from slidesim.structures import MONOLAYERS
-            lattice = MONOLAYERS[deck.system.get("material", "BN")].lattice
+        lattice = None
+        if deck.system["kind"] == "bilayer":
+            lattice = np.linalg.norm(start.cell[0]) / deck.system.get("cells", (1, 1))[0]
         self.primitive = primitive_lattice(start, lattice)
         self.watch_switching = self.field_term is not None or any(s.stop for s in deck.stages)
         self.monitors = [SwitchingMonitor(self.primitive) for _ in range(self.state.n_replicas)]
@@ -320,8 +324,12 @@ class Simulation:
                 self._observe(r, results[r], t0)
                 if self.watch_switching:
                     self._watch(r, stage)
-        handlers = {sig: signal.signal(sig, self._request_stop)
-                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        # Python lets only the main thread install handlers; a run in a worker thread (a Dask
+        # task) relies on its periodic checkpoints instead
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            handlers = {sig: signal.signal(sig, self._request_stop)
+                        for sig in (signal.SIGINT, signal.SIGTERM)}
         remaining = deck.total_steps - sum(s.n_steps for s in stages[:state.stage]) - state.stage_step
         todo = remaining if max_steps is None else min(remaining, max_steps)
         bar = None

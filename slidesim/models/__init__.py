@@ -5,6 +5,7 @@
 """
 
 import difflib
+import inspect
 import os
 
 PARAMS_DIR = os.path.join(os.path.dirname(__file__), "params")
@@ -34,8 +35,24 @@ def _tether(species_names, state=None, spring=5.0):
     return Model("tether", [TetherTerm(state.positions[0], spring)], species_names)
 
 
+def _bn_dft(species_names, state=None, tersoff=None, ilp=None):
+    """bn-ilp's terms with parameters calibrated to DFT (slidesim/models/bn_dft.py)."""
+    from slidesim.models.bn_dft import bn_dft
+
+    return bn_dft(species_names, state, tersoff=tersoff, ilp=ilp)
+
+
 #: model name -> factory(species_names, state=None, **options)
-MODELS = {"bn-ilp": _bn_ilp, "tether": _tether}
+MODELS = {"bn-ilp": _bn_ilp, "bn-dft": _bn_dft, "tether": _tether}
+
+
+#: what a model implies for a bilayer when a deck leaves it open: lattice constant a [A],
+#: interlayer distance d [A] (its optimum) and the registry-dipole parameters of its Born charges
+MODEL_DEFAULTS = {
+    "bn-ilp": {"lattice": 2.5045, "distance": 3.235, "dipole": None},
+    "bn-dft": {"lattice": 2.511, "distance": 3.074,
+               "dipole": os.path.join(PARAMS_DIR, "BN_dft_dipole.json")},
+}
 
 
 def build_model(name, species_names, state=None, **options):
@@ -44,4 +61,11 @@ def build_model(name, species_names, state=None, **options):
         close = difflib.get_close_matches(name, list(MODELS), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise ValueError(f"unknown model '{name}'{hint} Known models: {', '.join(MODELS)}")
-    return MODELS[name](species_names, state=state, **options)
+    factory = MODELS[name]
+    accepted = [p for p in inspect.signature(factory).parameters
+                if p not in ("species_names", "state", "options")]
+    unknown = [key for key in options if key not in accepted]
+    if unknown:
+        raise ValueError(f"model '{name}' has no option {', '.join(map(repr, unknown))}; "
+                         f"its options: {', '.join(accepted) or 'none'}")
+    return factory(species_names, state=state, **options)

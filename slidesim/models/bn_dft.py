@@ -1,0 +1,39 @@
+"""bn-dft: h-BN calibrated to the seed paper's DFT (PBE + DFT-D2), written by ``slidesim fit``.
+
+Same terms as bn-ilp (Tersoff + ILP + shielded Coulomb), with refitted parameter files:
+
+- ``params/BN_dft.ILP``: the ILP of Ouyang et al. with its B/N repulsion range beta, registry
+  term C and dispersion C6 rescaled so that, at the DFT lattice a = 2.511 A, the AB distance is
+  3.074 A and the BA -> SP -> AB barrier 7.44 meV/cell (validation/dft_seed_paper);
+- ``params/BN_dft.tersoff``: Kinaci et al.'s B/N Tersoff with every length scaled so the flat
+  bilayer is stress-free at a = 2.511 A (energies unchanged; docs/validation.md says why);
+- ``params/BN_dft_dipole.json``: the registry dipole refitted at bn-dft's relaxed geometry.
+
+Run it at ``lattice 2.511`` (slidesim.structures' BN default, 2.5045 A, is bn-ilp's).
+"""
+
+import os
+
+from slidesim.models import PARAMS_DIR
+
+ILP_FILE = os.path.join(PARAMS_DIR, "BN_dft.ILP")
+TERSOFF_FILE = os.path.join(PARAMS_DIR, "BN_dft.tersoff")
+DIPOLE_PARAMETERS = os.path.join(PARAMS_DIR, "BN_dft_dipole.json")
+#: the DFT lattice constant bn-dft is stress-free at [A]
+LATTICE_A = 2.511
+
+
+def bn_dft(species_names, state=None, tersoff=None, ilp=None):
+    """Tersoff (BN_dft.tersoff) + ILP (BN_dft.ILP, 16 A, taper) + shielded Coulomb."""
+    from slidesim.models.coulomb import ShieldedCoulombTerm
+    from slidesim.models.ilp import ILPTerm
+    from slidesim.models.model import Model
+    from slidesim.models.tersoff import TersoffTerm
+
+    for path in (tersoff or TERSOFF_FILE, ilp or ILP_FILE):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"bn-dft parameter file {path} not found; regenerate it "
+                                    "with `slidesim fit` (docs/validation.md)")
+    terms = [TersoffTerm(tersoff or TERSOFF_FILE, species_names),
+             ILPTerm(ilp or ILP_FILE, species_names), ShieldedCoulombTerm(species_names)]
+    return Model("bn-dft", terms, species_names)

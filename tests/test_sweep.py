@@ -1,0 +1,266 @@
+"""Parameter sweeps on Dask (slidesim.sweep): grid expansion, a local cluster of 2 workers
+against the same decks run one by one, resume after a killed sweep, failing combinations, and
+the coercive-field search."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+pytest.importorskip("distributed")
+
+from slidesim.deck import parse_deck  # noqa: E402
+from slidesim.io.thermo import read_thermo  # noqa: E402
+from slidesim.sweep import (DeckTemplate, Sweep, SweepError, expand_grid, parse_set_option,  # noqa: E402
+                            parse_values, read_summary_table, sweep_client)
+from slidesim.sweep.coercive_search import CoerciveSearch, GridSearch  # noqa: E402
+from slidesim.sweep.command import sweep as sweep_command  # noqa: E402
+
+# 3x3 cells (36 atoms), a few hundred steps: a task takes about a second
+SMALL_DECK = """# tiny deck for sweep tests
+system bilayer material BN cells 3 3 stacking BA
+model bn-ilp
+timestep 1 fs
+integrator nose-hoover tdamp 100 fs
+seed 5
+output somewhere_else
+thermo every 20
+trajectory every 100
+checkpoint every 100
+limit temperature $LIMIT
+velocities $T K
+stage warm temperature 1 K to $T K duration 0.2 ps
+stage hold temperature $T K duration {hold} ps
+"""
+
+COERCIVE_DECK = """system bilayer material BN cells 3 3 stacking BA
+timestep 1 fs
+integrator nose-hoover tdamp 100 fs
+seed 11
+thermo every 50
+trajectory every 0
+checkpoint every 500
+stage equilibrate temperature $T K duration 0.5 ps
+stage field temperature $T K duration 3 ps field_par $E_par V/A field_angle 60 deg field_perp -$E_perp V/A stop switched
+"""
+
+
+def write_deck(tmp_path, text, name="deck.in"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def client():
+    with sweep_client(workers=2) as dask_client:
+        yield dask_client
+
+
+# ---- expansion ---------------------------------------------------------------------------
+def test_values_lists_and_inclusive_ranges():
+    assert parse_values("100:500:100") == ("100", "200", "300", "400", "500")
+    assert parse_values("0,0.1:0.3:0.1") == ("0", "0.1", "0.2", "0.3")
+    assert parse_values("3:1:-1") == ("3", "2", "1")
+    with pytest.raises(SweepError, match="never reaches"):
+        parse_values("1:3:-1")
+    with pytest.raises(SweepError, match="START:STOP:STEP"):
+        parse_values("a:b:c")
+    with pytest.raises(SweepError, match="KEY=VALUES"):
+        parse_set_option("T 300")
+
+
+def test_grid_is_the_product_in_order():
+    grid = expand_grid([parse_set_option("T=1,2"), parse_set_option("seed=7:9:1")])
+    assert [tuple(v.values()) for v in grid] == [("1", "7"), ("1", "8"), ("1", "9"),
+                                                 ("2", "7"), ("2", "8"), ("2", "9")]
+
+
+def test_variables_keywords_and_options_are_set(tmp_path):
+    template = DeckTemplate(write_deck(tmp_path, SMALL_DECK.format(hold=0.1)))
+    text = template.render({"T": "250", "LIMIT": "9000", "seed": "42", "cells": "4x5",
+                            "replicas": "2", "system.stacking": "AB"}, str(tmp_path / "run"))
+    deck = parse_deck(text)
+    assert deck.stages[1].t_start == 250.0 and deck.temperature_limit == 9000.0
+    assert deck.seed == 42 and deck.replicas == 2
+    assert deck.system["cells"] == (4, 5) and deck.system["stacking"] == "AB"
+    assert deck.output == str(tmp_path / "run")
+
+
+def test_unknown_and_ambiguous_keys_are_clear_errors(tmp_path):
+    template = DeckTemplate(write_deck(tmp_path, SMALL_DECK.format(hold=0.1)))
+    with pytest.raises(SweepError, match=r"has no \$TEMP"):
+        template.role("TEMP")
+    with pytest.raises(SweepError, match="trajectory.every"):
+        template.role("every")
+    looped = DeckTemplate(write_deck(tmp_path, "loop T in 1 2\nstage a temperature $T K\nend\n",
+                                     "loop.in"))
+    with pytest.raises(SweepError, match="loop variable"):
+        looped.role("T")
+    result = CliRunner().invoke(sweep_command, [str(tmp_path / "deck.in"), "--set", "TEMP=1,2",
+                                                "--dry-run"])
+    assert result.exit_code == 2 and "has no $TEMP" in result.output
+
+
+def test_dry_run_lists_tasks_by_parameter_directory(tmp_path):
+    deck = write_deck(tmp_path, SMALL_DECK.format(hold=0.1))
+    result = CliRunner().invoke(sweep_command, [deck, "--set", "T=10,20", "--set", "LIMIT=5000",
+                                                "--seeds", "2", "--dry-run",
+                                                "--out", str(tmp_path / "sw")])
+    assert result.exit_code == 0, result.output
+    assert "4 task(s)" in result.output
+    assert os.path.join("sw", "T=20", "LIMIT=5000", "seed=6") in result.output
+
+
+# ---- running on a local cluster of 2 workers -----------------------------------------------
+def _run_one_by_one(template, values, directory):
+    import numba
+
+    from slidesim.simulation import Simulation
+
+    numba.set_num_threads(1)
+    text = template.render(values, str(directory))
+    return Simulation(parse_deck(text, str(directory) + ".in"), progress=False).run()
+
+
+def test_sweep_matches_the_same_decks_run_one_by_one(tmp_path, client):
+    deck = write_deck(tmp_path, SMALL_DECK.format(hold=0.2))
+    parameters = [parse_set_option("T=50,400"), parse_set_option("LIMIT=20000"),
+                  parse_set_option("seed=1,2")]
+    sweep = Sweep(deck, parameters, tmp_path / "sweep")
+    summaries = sweep.run(client, progress=False)
+    assert [s["status"] for s in summaries] == ["done"] * 4
+    table = read_summary_table(tmp_path / "sweep")
+    assert len(table) == 4
+    for task, summary, row in zip(sweep.tasks, summaries, table):
+        reference = _run_one_by_one(sweep.template, task.values, tmp_path / "ref" / task.label().replace(" ", "_"))
+        assert summary["step"] == reference["step"] == 400
+        ours = read_thermo(os.path.join(task.run_dir, "thermo.csv"))
+        theirs = read_thermo(os.path.join(reference["output"], "thermo.csv"))
+        assert ours.keys() == theirs.keys()
+        for name in ours:
+            np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+        assert float(row["final_temperature_K"]) == theirs["temperature_K"][-1]
+        assert row["T"] == task.values["T"] and row["seed"] == task.values["seed"]
+    # the seeds differ, and a hot run is hotter than a cold one
+    temperatures = {(r["T"], r["seed"]): float(r["final_temperature_K"]) for r in table}
+    assert temperatures[("50", "1")] != temperatures[("50", "2")]
+    assert temperatures[("400", "1")] > 3 * temperatures[("50", "1")]
+    # a second run finds everything finished and runs nothing
+    again = sweep.run(client, progress=False)
+    assert all(s.get("skipped") for s in again)
+
+
+def test_a_failing_combination_is_reported_and_the_others_finish(tmp_path, client):
+    deck = write_deck(tmp_path, SMALL_DECK.format(hold=0.1))
+    out = tmp_path / "sweep"
+    runner = CliRunner()
+    args = [deck, "--set", "T=300", "--set", "LIMIT=5,20000", "--scheduler",
+            client.scheduler.address, "--out", str(out), "--no-progress"]
+    result = runner.invoke(sweep_command, args)
+    assert result.exit_code == 1
+    assert "LIMIT=5" in result.output and "exceeds the limit" in result.output
+    table = {row["LIMIT"]: row for row in read_summary_table(out)}
+    assert table["5"]["status"] == "failed" and "exceeds the limit" in table["5"]["error"]
+    assert table["20000"]["status"] == "done"
+    failure = json.loads((out / "T=300" / "LIMIT=5" / "failed.json").read_text())
+    assert failure["values"] == {"T": "300", "LIMIT": "5"} and "Traceback" in failure["traceback"]
+
+
+def test_resume_after_a_killed_sweep(tmp_path):
+    deck = write_deck(tmp_path, SMALL_DECK.format(hold=1.5))
+    out = tmp_path / "sweep"
+    args = [deck, "--set", "T=100,200,300,400", "--set", "LIMIT=20000", "--workers", "2",
+            "--out", str(out), "--no-progress"]
+    code = "import sys; from slidesim.sweep.command import sweep; sweep(sys.argv[1:])"
+    process = subprocess.Popen([sys.executable, "-c", code] + args, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = lambda: sorted(str(p) for p in out.glob("*/*/done.json"))  # noqa: E731
+    deadline = time.time() + 120
+    while not done() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # the sweep and its workers, as a batch system would
+    process.wait()
+    finished = {path: os.stat(path).st_mtime_ns for path in done()}
+    assert 1 <= len(finished) < 4, "the kill came too late to test a resume"
+    unfinished = [p.parent for p in out.glob("*/*/deck.in")
+                  if str(p.parent / "done.json") not in finished]
+    with_checkpoint = [d for d in unfinished if (d / "checkpoint.npz").exists()]
+
+    result = CliRunner().invoke(sweep_command, args)
+    assert result.exit_code == 0, result.output
+    assert f"({len(finished)} finished earlier)" in result.output
+    for path, mtime in finished.items():
+        assert os.stat(path).st_mtime_ns == mtime  # finished results are kept, not redone
+    template = DeckTemplate(deck)
+    assert with_checkpoint, "no killed task had a checkpoint to restart from"
+    # restarted from the checkpoint: the same run up to round-off (the neighbour lists are
+    # rebuilt at the restart, which may reorder sums in the last bit)
+    for directory in with_checkpoint:
+        summary = json.loads((directory / "done.json").read_text())
+        assert summary["restarted"]
+        reference = _run_one_by_one(template, summary["values"], tmp_path / "ref" /
+                                    summary["values"]["T"])
+        ours = read_thermo(directory / "thermo.csv")
+        theirs = read_thermo(os.path.join(reference["output"], "thermo.csv"))
+        np.testing.assert_array_equal(ours["step"], theirs["step"])
+        np.testing.assert_allclose(ours["potential_eV"], theirs["potential_eV"], rtol=1e-12)
+    assert len(read_summary_table(out)) == 4
+
+
+# ---- coercive search -----------------------------------------------------------------------
+@pytest.mark.parametrize("strategy", ["bisect", "scan"])
+@pytest.mark.parametrize("threshold", [0, 3, 17, 40, 41])
+def test_grid_search_finds_the_least_switching_value(strategy, threshold):
+    search = GridSearch(41, strategy)
+    while (index := search.next_index()) is not None:
+        search.record(index, index >= threshold)
+    assert search.result == (threshold if threshold < 41 else None)
+    if strategy == "bisect":
+        assert len(search.probes) <= 6  # ceil(log2(42))
+
+
+def test_coercive_search_on_dask(tmp_path, client):
+    deck = write_deck(tmp_path, COERCIVE_DECK)
+    search = CoerciveSearch(deck, [parse_set_option("E_par=0"), parse_set_option("T=10")],
+                            tmp_path / "co", start=1.0, stop=3.0, step=1.0)
+    rows = search.run(client, progress=False)
+    assert len(rows) == 1 and rows[0]["status"] == "found"
+    probes = search.searches[0].probes
+    e_perp_c = rows[0]["e_perp_c_VA"]
+    assert probes[search.grid.index(f"{e_perp_c:g}")] is True
+    assert all(not switched for index, switched in probes.items()
+               if float(search.grid[index]) < e_perp_c)
+    assert rows[0]["dip_angle_deg"] == pytest.approx(90.0)
+    assert 50 < rows[0]["theta_deg"] < 70  # slides along b - a
+    for name in ("coercive.csv", "coercive_minimum.csv", "coercive.json", "summary.csv"):
+        assert (tmp_path / "co" / name).exists()
+    again = CoerciveSearch(deck, [parse_set_option("E_par=0"), parse_set_option("T=10")],
+                           tmp_path / "co", start=1.0, stop=3.0, step=1.0)
+    assert again.run(client, progress=False) == rows
+    assert all(s.get("skipped") for s in again.summaries.values())
+
+
+def test_minimum_total_field_per_temperature(tmp_path):
+    deck = write_deck(tmp_path, COERCIVE_DECK)
+    search = CoerciveSearch(deck, [parse_set_option("E_par=0,0.3,0.6"),
+                                   parse_set_option("T=10,100")], tmp_path / "co")
+    e_perp = {("0", "10"): 2.0, ("0.3", "10"): 1.2, ("0.6", "10"): 1.0,
+              ("0", "100"): 1.5, ("0.3", "100"): 0.5, ("0.6", "100"): 0.45}
+    for condition, grid_search in zip(search.conditions, search.searches):
+        grid_search.record(search.grid.index(f"{e_perp[tuple(condition.values())]:g}"), True)
+        while (index := grid_search.next_index()) is not None:
+            grid_search.record(index, False)
+    minima = {m["T"]: m for m in search.minima(search.rows())}
+    totals_10 = [np.hypot(0, 2.0), np.hypot(0.3, 1.2), np.hypot(0.6, 1.0)]
+    assert minima["10"]["e_total"] == pytest.approx(min(totals_10))
+    assert minima["10"]["e_par"] == 0.6
+    assert minima["100"]["e_par"] == 0.3
+    assert minima["100"]["dip_angle_deg"] == pytest.approx(np.degrees(np.arctan2(0.5, 0.3)))
+    assert minima["100"]["reduction_pct"] == pytest.approx(100 * (1 - np.hypot(0.3, 0.5) / 1.5))
