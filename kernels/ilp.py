@@ -53,7 +53,8 @@ def _normalize_jacobian(n_raw, norm_sq, norm, jac):
 
 
 @njit(cache=True, parallel=True)
-def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq):
+def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq,
+                keep_nearest):
     """Normals of every atom and their derivatives, from a full intralayer neighbour list.
 
     positions (N, 3) [A]; species (N,) int64; offsets/neighbors/shifts: full CSR intralayer
@@ -65,8 +66,10 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
         dnormal_dneighbor (N, 3, 3, 3) [1/A], [i, m, a, b] = d n_i,a / d r_(k_m),b;
         normal_neighbors (N, 3) int64, atom index k_m of i's m-th normal neighbour;
         normal_vectors (N, 3, 3) [A], v_m = r_(k_m) + shift - r_i;
-        normal_counts (N,) int64, number of normal neighbours (> 3 is an error for the caller;
-        only the first 3 are stored; -1 flags a zero-length normal, also an error).
+        normal_counts (N,) int64, number of normal neighbours (-1 flags a zero-length normal,
+        an error for the caller). Where an atom has more than 3, LAMMPS stops with an error; so
+        does the caller by default (its normal is left as z here). With ``keep_nearest`` the
+        nearest 3 define the normal instead, and the count is still reported in full.
     """
     n_atoms = positions.shape[0]
     normals = np.zeros((n_atoms, 3))
@@ -76,9 +79,10 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
     normal_vectors = np.zeros((n_atoms, 3, 3))
     normal_counts = np.zeros(n_atoms, np.int64)
     # per-atom scratch (raw normal, edge differences): no heap allocation inside the loop
-    scratch = np.zeros((n_atoms, 4, 3))
+    scratch = np.zeros((n_atoms, 5, 3))
     for i in prange(n_atoms):
         vet = normal_vectors[i]
+        distance_sq = scratch[i, 4]
         count = 0
         for k in range(offsets[i], offsets[i + 1]):
             j = neighbors[k]
@@ -87,14 +91,26 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
             dz = positions[j, 2] + shifts[k, 2] - positions[i, 2]
             rsq = dx * dx + dy * dy + dz * dz
             if rsq != 0.0 and rsq < normal_cutoff_sq[species[i], species[j]]:
-                if count < 3:
-                    vet[count, 0] = dx
-                    vet[count, 1] = dy
-                    vet[count, 2] = dz
-                    normal_neighbors[i, count] = j
+                slot = count
+                if count >= 3 and keep_nearest:
+                    # replace the farthest of the three kept so far, if this one is nearer
+                    slot = 0
+                    for m in range(1, 3):
+                        if distance_sq[m] > distance_sq[slot]:
+                            slot = m
+                    if rsq >= distance_sq[slot]:
+                        slot = 3
+                if slot < 3:
+                    vet[slot, 0] = dx
+                    vet[slot, 1] = dy
+                    vet[slot, 2] = dz
+                    distance_sq[slot] = rsq
+                    normal_neighbors[i, slot] = j
                 count += 1
         normal_counts[i] = count
         n_raw = scratch[i, 0]
+        if keep_nearest and count > 3:
+            count = 3
         if count <= 1 or count > 3:
             normals[i, 2] = 1.0
             continue
@@ -289,7 +305,7 @@ def ilp_energy_forces(positions, species, offsets, neighbors, shifts, params, cu
                 forces[q, b] -= dn_q[0, b] * gx + dn_q[1, b] * gy + dn_q[2, b] * gz
             if normal_counts[q] < 2:
                 continue
-            for m in range(normal_counts[q]):
+            for m in range(min(normal_counts[q], 3)):
                 kk = normal_neighbors[q, m]
                 dn_k = dnormal_dneighbor[q, m]
                 fk0 = -(dn_k[0, 0] * gx + dn_k[1, 0] * gy + dn_k[2, 0] * gz)

@@ -238,7 +238,7 @@ def test_same_result_with_one_and_two_threads():
 
 def test_too_many_normal_neighbours_is_an_error():
     positions, cell, species, layer = bilayer(3, 3, a=1.6)  # second neighbours at 1.6 A < 2 A
-    term = ILPTerm(DEFAULT_ILP_FILE, SPECIES)
+    term = ILPTerm(DEFAULT_ILP_FILE, SPECIES, crowded="error")
     with pytest.raises(ValueError, match="more than 3"):
         term.compute(positions, cell, species, layer,
                      neighbor_lists(term, positions, cell, layer))
@@ -257,3 +257,39 @@ def test_fast_neighbor_list_gives_the_brute_force_result():
     assert abs(result.energy - expected.energy) < 1e-12 * abs(expected.energy)
     assert np.abs(result.forces - expected.forces).max() < 1e-12
     assert np.abs(result.virial - expected.virial).max() < 1e-11
+
+
+def _crowded_bilayer():
+    """A bilayer where one bottom atom has a fourth same-layer neighbour within rcut = 2 A."""
+    positions, cell, species, layer = bilayer(3, 3, slide=1 / 3, d=3.25, sigma=0.02, seed=12)
+    atom = 0
+    offsets, neighbors, shifts = brute_force_neighbors(positions, cell, layer, 2.6, "intralayer")
+    rows = range(offsets[atom], offsets[atom + 1])
+    vectors = positions[neighbors[rows]] + shifts[rows] - positions[atom]
+    second = np.argsort(np.linalg.norm(vectors, axis=1))[3]     # the nearest second neighbour
+    positions = positions.copy()
+    positions[atom] += 0.6 * vectors[second] / np.linalg.norm(vectors[second])
+    return positions, cell, species, layer
+
+
+def test_crowded_atoms_error_like_lammps_or_use_the_nearest_three():
+    positions, cell, species, layer = _crowded_bilayer()
+    strict = ILPTerm(DEFAULT_ILP_FILE, SPECIES, crowded="error")
+    lists = neighbor_lists(strict, positions, cell, layer)
+    with pytest.raises(ValueError, match="more than 3 same-layer neighbours"):
+        strict.compute(positions, cell, species, layer, lists)
+    term = ILPTerm(DEFAULT_ILP_FILE, SPECIES)
+    with pytest.warns(RuntimeWarning, match="nearest three"):
+        result = term.compute(positions, cell, species, layer, lists)
+    counts = term.normals(positions, species, lists["intra"])[-1]
+    assert counts.max() == 4
+    # forces are still minus the gradient of the energy (away from a change of neighbours)
+    h = 1e-5
+    for atom, axis in [(0, 0), (0, 2), (5, 1)]:
+        shifted = []
+        for sign in (1, -1):
+            moved = positions.copy()
+            moved[atom, axis] += sign * h
+            shifted.append(term.compute(moved, cell, species, layer, lists).energy)
+        numeric = -(shifted[0] - shifted[1]) / (2 * h)
+        assert abs(numeric - result.forces[atom, axis]) < 1e-6

@@ -8,6 +8,7 @@ comes from its same-layer neighbours within the file's rcut. The physics is in
 """
 
 import os
+import warnings
 
 import numba
 import numpy as np
@@ -86,7 +87,16 @@ class ILPTerm(ForceTerm):
 
     name = "ilp"
 
-    def __init__(self, path, species_names, cutoff=16.0, taper=True):
+    def __init__(self, path, species_names, cutoff=16.0, taper=True, crowded="nearest"):
+        """path: .ILP file; species_names: model species order; cutoff: Rcut [A]; taper: on/off;
+        crowded: what to do where an atom has more than 3 same-layer neighbours within rcut
+        (a very hot or distorted layer). LAMMPS stops with an error there ("error"); "nearest"
+        (the default) builds the normal from the nearest three and warns once, so a heating
+        ladder can go on. Wherever LAMMPS runs, both give LAMMPS's numbers."""
+        if crowded not in ("nearest", "error"):
+            raise ValueError(f"crowded must be 'nearest' or 'error', got {crowded!r}")
+        self.crowded = crowded
+        self._warned = False
         self.path = path
         self.species_names = tuple(species_names)
         self.cutoff = float(cutoff)
@@ -102,20 +112,26 @@ class ILPTerm(ForceTerm):
     def normals(self, positions, species, neighbor_list):
         """Unit normals (N, 3) and the rest of :func:`slidesim.kernels.ilp.ilp_normals`.
 
-        Raises ValueError where an atom has more than 3 normal neighbours or a zero normal
-        (LAMMPS stops with an error in both cases).
+        Raises ValueError where a normal has zero length, and where an atom has more than 3
+        normal neighbours if ``crowded`` is "error" (LAMMPS stops with an error in both cases).
         """
         result = ilp_kernels.ilp_normals(
             np.ascontiguousarray(positions, dtype=np.float64), np.asarray(species, np.int64),
             neighbor_list.offsets, neighbor_list.neighbors, neighbor_list.shifts,
-            self.normal_cutoff ** 2)
+            self.normal_cutoff ** 2, self.crowded == "nearest")
         counts = result[-1]
         if counts.max(initial=0) > 3:
             atoms = np.nonzero(counts > 3)[0]
-            raise ValueError(f"ILP: atoms {atoms[:10].tolist()} have more than 3 same-layer "
-                             "neighbours within the normal cutoff (rcut of the .ILP file); LAMMPS "
-                             "stops here too. A second neighbour came that close: the layer is "
-                             "too hot or too distorted for this model (seen above ~2000 K)")
+            message = (f"ILP: atoms {atoms[:10].tolist()} have more than 3 same-layer "
+                       "neighbours within the normal cutoff (rcut of the .ILP file): the layer is "
+                       "very hot or distorted")
+            if self.crowded == "error":
+                raise ValueError(message + "; LAMMPS stops here too")
+            if not self._warned:
+                warnings.warn(message + "; their normals come from the nearest three (LAMMPS "
+                              "would stop here). Warned once per model.", RuntimeWarning,
+                              stacklevel=2)
+                self._warned = True
         if counts.min(initial=0) < 0:
             atoms = np.nonzero(counts < 0)[0]
             raise ValueError(f"ILP: the normals of atoms {atoms[:10].tolist()} have zero "
