@@ -13,7 +13,32 @@ def _fail(message):
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands beside ``run`` are imported only when used (fast start-up)."""
+
+    #: command name -> "module:attribute"
+    lazy = {
+        "analyze": "slidesim.analysis.command:analyze",
+        "coercive": "slidesim.fields.coercive_command:coercive",
+        "fit": "slidesim.validation.command:fit",
+        "landscape": "slidesim.fields.landscape:landscape_command",
+        "sweep": "slidesim.sweep.command:sweep",
+        "validate": "slidesim.validation.command:validate",
+    }
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx, name):
+        if name in self.lazy and name not in self.commands:
+            import importlib
+
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="slidesim")
 def main():
     """slidesim: molecular dynamics of sliding ferroelectric bilayers."""
@@ -94,25 +119,6 @@ def profile(model, material, lattice, points, plot):
     if plot:
         plot_profile(table, plot)
         click.echo(f"plot saved to {plot}")
-
-
-def _register_commands():
-    """Commands that live beside the physics they drive."""
-    from slidesim.analysis.command import analyze
-    from slidesim.fields.coercive_command import coercive
-    from slidesim.fields.landscape import landscape_command
-    from slidesim.sweep.command import sweep
-    from slidesim.validation.command import fit, validate
-
-    main.add_command(analyze)
-    main.add_command(coercive)
-    main.add_command(landscape_command)
-    main.add_command(validate)
-    main.add_command(fit)
-    main.add_command(sweep)
-
-
-_register_commands()
 
 
 if __name__ == "__main__":
