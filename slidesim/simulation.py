@@ -30,7 +30,8 @@ from slidesim.io.structures import read_structure
 from slidesim.io.thermo import ThermoWriter
 from slidesim.io.trajectory import TrajectoryWriter
 from slidesim.kernels.integrators import kinetic_energy, remove_momentum
-from slidesim.fields.switching import SwitchingMonitor, primitive_lattice
+from slidesim.analysis.lattice import HexLattice, infer_lattice
+from slidesim.analysis.switching import SwitchingDetector
 from slidesim.models import MODEL_DEFAULTS, build_model
 from slidesim.models.model import Model
 from slidesim.observables import SlidingVector
@@ -86,6 +87,20 @@ def stage_field(stage, stage_step, timestep):
     return np.array(stage.field) + np.array(stage.field_rate) * elapsed
 
 
+def _snapshot_detector(detector):
+    """A switching detector's memory as JSON-friendly data (for checkpoints)."""
+    return {"basin": detector.basin, "frame": detector.frame,
+            "excursion": [[t, list(map(float, v)), m, None if f is None else list(map(float, f))]
+                          for t, v, m, f in detector._excursion]}
+
+
+def _restore_detector(detector, saved):
+    """Continue a detector from :func:`_snapshot_detector` data."""
+    detector.basin, detector.frame = saved["basin"], saved["frame"]
+    detector._excursion = [(t, np.array(v), m, None if f is None else np.array(f))
+                           for t, v, m, f in saved["excursion"]]
+
+
 class Simulation:
     """A deck made runnable. ``Simulation(deck).run()``; ``restart=PATH`` continues a checkpoint."""
 
@@ -126,14 +141,20 @@ class Simulation:
         self.initial_positions = start.positions[0]
         self.neighbor_lists = [self.model.neighbor_lists(deck.skin)
                                for _ in range(self.state.n_replicas)]
-        self.sliding = SlidingVector(self.state.positions[0], self.state.cell, self.state.species,
-                                     self.state.layer)
-        lattice = None
+        # from the starting structure, also on restarts: the unwrapped positions continue from
+        # it, so t stays continuous (a fresh registry pairing could differ by a lattice vector)
+        self.sliding = SlidingVector(start.positions[0], start.cell, start.species, start.layer)
         if deck.system["kind"] == "bilayer":
-            lattice = np.linalg.norm(start.cell[0]) / deck.system.get("cells", (1, 1))[0]
-        self.primitive = primitive_lattice(start, lattice)
+            n1, n2 = deck.system.get("cells", (1, 1))
+            self.lattice = HexLattice.from_constant(np.linalg.norm(start.cell[0]) / n1, (n1, n2),
+                                                    "deck")
+        else:
+            self.lattice = infer_lattice(start.positions[0], start.cell, start.species,
+                                         np.flatnonzero(start.layer == 0))
+        self.primitive = np.zeros((2, 3))
+        self.primitive[:, :2] = self.lattice.vectors
         self.watch_switching = self.field_term is not None or any(s.stop for s in deck.stages)
-        self.monitors = [SwitchingMonitor(self.primitive) for _ in range(self.state.n_replicas)]
+        self.detectors = [SwitchingDetector(self.lattice) for _ in range(self.state.n_replicas)]
         self.events = []
         self.switched_in_stage = set()
         self.fields = [np.zeros(3) for _ in range(self.state.n_replicas)]
@@ -143,8 +164,8 @@ class Simulation:
             self.events = extra.get("events", [])
             self.field_work[:] = extra.get("field_work", [0.0] * self.state.n_replicas)
             self.switched_in_stage = set(extra.get("switched_in_stage", []))
-            for monitor, saved in zip(self.monitors, extra.get("monitors", [])):
-                monitor.restore(saved)
+            for detector, saved in zip(self.detectors, extra.get("detectors", [])):
+                _restore_detector(detector, saved)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_requested = None
 
@@ -229,7 +250,7 @@ class Simulation:
                           "events": self.events,
                           "field_work": self.field_work.tolist(),
                           "switched_in_stage": sorted(self.switched_in_stage),
-                          "monitors": [m.snapshot() for m in self.monitors]})
+                          "detectors": [_snapshot_detector(d) for d in self.detectors]})
 
     def write_events(self):
         """The switching events so far, as JSON, in the output directory."""
@@ -265,19 +286,24 @@ class Simulation:
         return result
 
     def _watch(self, replica, stage):
-        """Feed the switching monitor; record and announce a completed switch."""
+        """Feed the switching detector; record and announce a completed switch."""
         state = self.state
-        event = self.monitors[replica].update(
-            state.time, state.step, self.sliding(state.positions[replica]),
-            self.fields[replica], stage.name)
-        if event is None:
+        crossing = self.detectors[replica].update(
+            state.time, self.sliding(state.positions[replica]), self.fields[replica])
+        if crossing is None:
             return
-        record = dict(event.to_dict(), replica=replica)
-        self.events.append(record)
+        # the crossing lies between two steps; the step is the one just before it
+        step = int(np.floor(crossing.time / self.deck.timestep + 1e-9))
+        field = [float(f) for f in crossing.field]
+        event = {"start": crossing.origin, "end": crossing.destination, "time": crossing.time,
+                 "step": step, "field": field, "theta": crossing.theta_deg, "stage": stage.name,
+                 "replica": replica}
+        self.events.append(event)
         self.switched_in_stage.add(replica)
-        print(f"slidesim: replica {replica} switched {event.start} -> {event.end} at "
-              f"{event.time:.3f} ps, field ({event.field[0]:.3f}, {event.field[1]:.3f}, "
-              f"{event.field[2]:.3f}) V/A, sliding along {event.theta:.0f} deg", file=sys.stderr)
+        print(f"slidesim: replica {replica} switched {crossing.origin} -> "
+              f"{crossing.destination} at {crossing.time:.3f} ps, field ({field[0]:.3f}, "
+              f"{field[1]:.3f}, {field[2]:.3f}) V/A, sliding along {crossing.theta_deg:.0f} deg",
+              file=sys.stderr)
         self.write_events()
 
     def _check(self, replica, result):

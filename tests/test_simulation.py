@@ -162,8 +162,9 @@ def test_system_from_an_extxyz_file(tmp_path):
     np.testing.assert_allclose(sim.state.positions[0], structure.positions[0], atol=1e-9)
     np.testing.assert_array_equal(sim.state.layer, structure.layer)
     # the sliding vector of the file's AB stacking is found again (modulo the lattice)
-    from slidesim.fields.switching import order_parameter, reciprocal_vector
-    psi = order_parameter(sim.sliding(sim.state.positions[0]), reciprocal_vector(sim.primitive))
+    from slidesim.analysis.order import parse_reciprocal
+    g = parse_reciprocal("a*-b*")
+    psi = g.psi(sim.lattice.fractional(sim.sliding(sim.state.positions[0])))
     assert psi.imag == pytest.approx(-np.sqrt(3) / 2, abs=1e-9)
     sim.run()
 
@@ -222,3 +223,25 @@ def test_static_field_keeps_the_conserved_quantity(tmp_path):
         assert np.ptp(conserved) < 2e-4, rate
         if rate:                     # the ramp's work is real: without it nothing is conserved
             assert np.ptp(total) > 5 * np.ptp(conserved)
+
+
+def test_switching_events_survive_a_restart(tmp_path):
+    """A run split by a checkpoint in the middle of the ramp reports the same switch."""
+    runs = {}
+    for name, split in (("straight", None), ("split", 400)):
+        path = tmp_path / f"{name}.in"
+        path.write_text(FIELD_DECK.format(integrator="nose-hoover tdamp 50 fs",
+                                          output=tmp_path / name, rate=-2.0))
+        deck = parse_deck(path.read_text(), str(path))
+        sim = Simulation(deck, progress=False)
+        if split:
+            sim.run(max_steps=split)
+            sim = Simulation(deck, restart=sim.checkpoint_path, progress=False)
+        runs[name] = sim.run()["events"]
+    straight, split = runs["straight"], runs["split"]
+    assert len(straight) == len(split) >= 1
+    assert split[0]["step"] > 400          # the switch came after the restart
+    for a, b in zip(straight, split):
+        assert (a["start"], a["end"], a["step"]) == (b["start"], b["end"], b["step"])
+        assert a["time"] == pytest.approx(b["time"], abs=1e-9)
+        assert a["field"][2] == pytest.approx(b["field"][2], abs=1e-9)
