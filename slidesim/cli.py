@@ -22,6 +22,7 @@ class LazyGroup(click.Group):
         "coercive": "slidesim.fields.coercive_command:coercive",
         "fit": "slidesim.validation.command:fit",
         "landscape": "slidesim.fields.landscape:landscape_command",
+        "model": "slidesim.ml.command:model",
         "sweep": "slidesim.sweep.command:sweep",
         "validate": "slidesim.validation.command:validate",
     }

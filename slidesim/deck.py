@@ -91,7 +91,8 @@ SCHEMA = {
     "system": {"_": ("bilayer", "file"), "material": "str", "cells": "int2", "stacking": "str",
                "lattice": "length", "distance": "length", "sliding": "length2",
                "vacuum": "length", "path": "str"},
-    "model": {"_": None, "spring": "stiffness", "tersoff": "str",
+    "model": {"_": None, "spring": "stiffness", "tersoff": "str", "path": "str", "device": "str",
+              "dtype": "str",
               "ilp": "str"},
     "timestep": {"_value": "time"},
     "integrator": {"_": ("nve", "nose-hoover", "langevin"), "tdamp": "time", "chain": "int",
@@ -109,7 +110,7 @@ SCHEMA = {
               "field": "field3", "field_rate": "field_rate3", "field_perp": "field",
               "field_perp_rate": "field_rate", "field_par": "field", "field_par_rate": "field_rate",
               "field_angle": "angle", "stop": "str"},
-    "born_charges": {"_": ("registry",)},
+    "born_charges": {"_": ("registry", "model")},
     "loop": {},
     "end": {},
 }

@@ -136,6 +136,15 @@ class Simulation:
 
             dipole = MODEL_DEFAULTS.get(deck.model["name"], {}).get("dipole")
             self.field_term = FieldTerm(RegistryDipole(self.state.species_names, dipole))
+        elif deck.born_charges == "model":
+            from slidesim.fields.field import FieldTerm
+
+            sources = [t for t in self.model.terms if hasattr(t, "born_charge_source")]
+            if not sources:
+                raise ValueError(f"'born_charges model': model '{self.model.name}' predicts no "
+                                 "Born charges; use 'born_charges registry'")
+            self.field_term = FieldTerm(sources[0].born_charge_source())
+        if self.field_term is not None:
             self.model = Model(self.model.name, self.model.terms + [self.field_term],
                                self.state.species_names)
         self.initial_positions = start.positions[0]

@@ -42,8 +42,19 @@ def _bn_dft(species_names, state=None, tersoff=None, ilp=None):
     return bn_dft(species_names, state, tersoff=tersoff, ilp=ilp)
 
 
+def _torchscript(species_names, state=None, path=None, device="auto", dtype="float64"):
+    """A machine-learned model from a TorchScript file (docs/ml_models.md; needs torch)."""
+    from slidesim.ml.torch_model import TorchScriptTerm
+    from slidesim.models.model import Model
+
+    if path is None:
+        raise ValueError("the torchscript model needs the model file: option path FILE")
+    return Model("torchscript", [TorchScriptTerm(path, species_names, device, dtype)],
+                 species_names)
+
+
 #: model name -> factory(species_names, state=None, **options)
-MODELS = {"bn-ilp": _bn_ilp, "bn-dft": _bn_dft, "tether": _tether}
+MODELS = {"bn-ilp": _bn_ilp, "bn-dft": _bn_dft, "tether": _tether, "torchscript": _torchscript}
 
 
 #: what a model implies for a bilayer when a deck leaves it open: lattice constant a [A],
