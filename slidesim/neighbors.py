@@ -159,3 +159,15 @@ def neighbor_lists_for(requests, skin=1.0):
             shared[signature] = NeighborList(request.cutoff, skin=skin, mode=mode)
         lists[key] = shared[signature]
     return lists
+
+
+def built_neighbor_lists(requests, positions, cell, layer, skin=0.0):
+    """:func:`neighbor_lists_for` ``requests``, built at once for one configuration.
+
+    For single evaluations (profiles, landscapes, validation): positions (N, 3) [A], cell (3, 3)
+    [A], layer (N,); skin [A] (0 by default: nothing will move).
+    """
+    lists = neighbor_lists_for(requests, skin)
+    for neighbor_list in set(lists.values()):
+        neighbor_list.build(positions, cell, layer)
+    return lists

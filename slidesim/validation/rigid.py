@@ -8,7 +8,7 @@ that validation and fitting can evaluate models built from any parameter file.
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from slidesim.neighbors import NeighborList
+from slidesim.neighbors import built_neighbor_lists
 from slidesim.structures import bilayer, primitive_cell
 from slidesim.units import dipole_per_area_to_pC_per_m
 
@@ -63,10 +63,7 @@ class RigidBilayer:
         """(P (3,) [pC/m], Born charges (4, 3, 3) [e]) of the rigid 1 x 1 bilayer."""
         state = self.state(fraction, distance)
         x = state.positions[0]
-        lists = {}
-        for key, request in self.dipole.requests.items():
-            lists[key] = NeighborList(request.cutoff, skin=0.0, mode=request.mode)
-            lists[key].build(x, state.cell, state.layer)
+        lists = built_neighbor_lists(self.dipole.requests, x, state.cell, state.layer)
         result = self.dipole.compute(x, state.cell, state.species, state.layer, lists)
         area = abs(np.linalg.det(state.cell[:2, :2]))
         return dipole_per_area_to_pC_per_m(result.dipole, area), result.born_charges
