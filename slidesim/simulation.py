@@ -108,9 +108,8 @@ class Simulation:
         self.deck = deck
         self.deck_hash = hashlib.sha256(deck.text.encode()).hexdigest()
         self.integrator = build_integrator(deck)
-        self.output = deck.output if os.path.isabs(deck.output) else os.path.join(
-            os.path.dirname(os.path.abspath(deck.path)) if os.path.exists(deck.path) else os.getcwd(),
-            deck.output)
+        # like LAMMPS, output goes where the run is started (input files are found beside the deck)
+        self.output = os.path.abspath(deck.output)
         self.checkpoint_path = os.path.join(self.output, "checkpoint.npz")
         self.restarted = restart is not None
         if restart is not None:
