@@ -45,3 +45,16 @@ def finite_difference_forces(energy_of, positions, h=1e-5):
             shifted[i, a] -= 2 * h
             numeric[i, a] = -(e_plus - energy_of(shifted)) / (2 * h)
     return numeric
+
+
+def reference_frames(path, species_names=("B", "N")):
+    """(atoms, positions, cell, species, layer) of every frame of a reference extxyz file."""
+    import numpy as np
+    from ase.io import read
+
+    frames = read(path, index=":")
+    assert len(frames) >= 5
+    for atoms in frames:
+        species = np.array([species_names.index(s) for s in atoms.get_chemical_symbols()])
+        yield (atoms, atoms.positions.copy(), np.array(atoms.cell), species,
+               atoms.arrays["layer"].astype(np.int64))

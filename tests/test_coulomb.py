@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 import pytest
-from conftest import finite_difference_forces
+from conftest import finite_difference_forces, reference_frames
 
 from slidesim import units
 from slidesim.kernels import coulomb as coulomb_kernels
@@ -57,14 +57,8 @@ def test_shielding_and_charges_are_checked():
 
 @pytest.mark.reference
 def test_energy_matches_reference_file(reference_file):
-    ase_io = pytest.importorskip("ase.io")
     term = ShieldedCoulombTerm(SPECIES)
-    frames = ase_io.read(reference_file, index=":")
-    assert len(frames) >= 5
-    for atoms in frames:
-        positions, cell = atoms.positions, np.array(atoms.cell)
-        species = np.array([SPECIES.index(s) for s in atoms.get_chemical_symbols()])
-        layer = atoms.arrays["layer"].astype(np.int64)
+    for atoms, positions, cell, species, layer in reference_frames(reference_file, SPECIES):
         result = term.compute(positions, cell, species, layer,
                               neighbor_lists(term, positions, cell, layer))
         error = abs(result.energy - atoms.info["e_coul_shield"]) / len(atoms)

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numba
 import numpy as np
 import pytest
-from conftest import finite_difference_forces
+from conftest import finite_difference_forces, reference_frames
 
 from slidesim.kernels import ilp as ilp_kernels
 from slidesim.lammps_bridge import single_point
@@ -123,14 +123,8 @@ def test_taper_is_smooth_and_matches_its_derivative():
 
 @pytest.mark.reference
 def test_energy_matches_reference_file(reference_file):
-    ase_io = pytest.importorskip("ase.io")
     term = ILPTerm(DEFAULT_ILP_FILE, SPECIES)
-    frames = ase_io.read(reference_file, index=":")
-    assert len(frames) >= 5
-    for atoms in frames:
-        positions, cell = atoms.positions, np.array(atoms.cell)
-        species = np.array([SPECIES.index(s) for s in atoms.get_chemical_symbols()])
-        layer = atoms.arrays["layer"].astype(np.int64)
+    for atoms, positions, cell, species, layer in reference_frames(reference_file, SPECIES):
         result = term.compute(positions, cell, species, layer,
                               neighbor_lists(term, positions, cell, layer))
         error = abs(result.energy - atoms.info["e_ilp"]) / len(atoms)
