@@ -182,9 +182,16 @@ def test_resume_after_a_killed_sweep(tmp_path):
     process = subprocess.Popen([sys.executable, "-c", code] + args, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     done = lambda: sorted(str(p) for p in out.glob("*/*/done.json"))  # noqa: E731
+
+    def ready():
+        """A task finished and another, unfinished, has written a checkpoint: kill now."""
+        pending = [p.parent for p in out.glob("*/*/deck.in")
+                   if not (p.parent / "done.json").exists()]
+        return bool(done()) and any((d / "checkpoint.npz").exists() for d in pending)
+
     deadline = time.time() + 120
-    while not done() and time.time() < deadline and process.poll() is None:
-        time.sleep(0.2)
+    while not ready() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # the sweep and its workers, as a batch system would
     process.wait()
     finished = {path: os.stat(path).st_mtime_ns for path in done()}
