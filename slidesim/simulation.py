@@ -1,10 +1,11 @@
 """The driver: turns a deck into a running simulation of R replicas.
 
-One step of one replica::
+One step (all replicas)::
 
-    integrator.first_half      (thermostat half step, kick, drift)
-    model.compute              (neighbour lists updated when needed; energy, forces, virial)
-    integrator.second_half     (kick, thermostat half step)
+    integrator.first_half      (each replica: thermostat half step, kick, drift)
+    model.compute_batch        (all replicas in one call: neighbour lists updated when needed;
+                                energy, forces, virial; a machine-learned term batches them)
+    integrator.second_half     (each replica: kick, thermostat half step)
 
 Observers (thermo rows, trajectory frames, checkpoints) run between steps, where the state is
 consistent. Ctrl-C and SIGTERM are noted by a handler and acted on between steps: the trajectory
@@ -270,28 +271,31 @@ class Simulation:
         os.replace(tmp, path)
 
     # ---- the run --------------------------------------------------------------------------
-    def _compute(self, replica, field=None):
+    def _compute(self, field=None):
+        """Model results of all replicas in one batched call (all in the same field)."""
         s = self.state
+        n_rep = s.n_replicas
+        previous = list(self.fields)
         if self.field_term is not None:
-            previous_field = self.fields[replica]
-            self.field_term.field = np.zeros(3) if field is None else field
-            self.fields[replica] = self.field_term.field
+            field = np.zeros(3) if field is None else np.asarray(field, dtype=np.float64)
+            self.fields = [field.copy() for _ in range(n_rep)]
         try:
-            result = self.model.compute(s.positions[replica], s.cell, s.species, s.layer,
-                                        self.neighbor_lists[replica])
+            results = self.model.compute_batch(
+                [s.positions[r] for r in range(n_rep)], s.cell, s.species, s.layer,
+                self.neighbor_lists, self.fields if self.field_term is not None else None)
         except ValueError as err:
             raise SimulationError(
-                f"the model failed at step {s.step} (replica {replica}): {err}. The last good "
-                f"checkpoint is {self.checkpoint_path}.") from None
+                f"the model failed at step {s.step}: {err}. The last good checkpoint is "
+                f"{self.checkpoint_path}.") from None
         if self.field_term is not None:
-            dipole = self.field_term.last.dipole
-            # H(t) = K + U - E(t).P is not conserved when E changes; H + sum P.dE is
-            # (trapezoid rule over the step, second order like the integrator)
-            if self.dipoles[replica] is not None:  # the first evaluation sets E(0): no work
-                change = self.field_term.field - previous_field
-                self.field_work[replica] += 0.5 * (dipole + self.dipoles[replica]) @ change
-            self.dipoles[replica] = dipole
-        return result
+            for r, source in enumerate(self.field_term.lasts):
+                # H(t) = K + U - E(t).P is not conserved when E changes; H + sum P.dE is
+                # (trapezoid rule over the step, second order like the integrator)
+                if self.dipoles[r] is not None:  # the first evaluation sets E(0): no work
+                    change = self.fields[r] - previous[r]
+                    self.field_work[r] += 0.5 * (source.dipole + self.dipoles[r]) @ change
+                self.dipoles[r] = source.dipole
+        return results
 
     def _watch(self, replica, stage):
         """Feed the switching detector; record and announce a completed switch."""
@@ -348,7 +352,7 @@ class Simulation:
         stage = stages[state.stage]
         t0 = target_temperature(stage, state.stage_step - 1)
         field0 = stage_field(stage, state.stage_step, deck.timestep)
-        results = [self._compute(r, field0) for r in range(state.n_replicas)]
+        results = self._compute(field0)
         if not self.restarted:
             for r in range(state.n_replicas):
                 self.integrator.setup(state, r, t0)
@@ -382,7 +386,8 @@ class Simulation:
                 field = stage_field(stage, state.stage_step + 1, deck.timestep)
                 for r in range(state.n_replicas):
                     self.integrator.first_half(state, r, results[r].forces, t_target)
-                    results[r] = self._compute(r, field)
+                results = self._compute(field)
+                for r in range(state.n_replicas):
                     self.integrator.second_half(state, r, results[r].forces, t_target)
                     self._check(r, results[r])
                 state.step += 1

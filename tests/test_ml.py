@@ -46,7 +46,7 @@ def evaluate(term, positions, cell, state, skin=0.5):
     """TermResult and Born charges of one configuration through a fresh Model and list."""
     model = Model("ml", [term], state.species_names)
     result = model.compute(positions, cell, state.species, state.layer, model.neighbor_lists(skin))
-    return result, term._last[3].born_charges
+    return result, term.last_result(positions, cell, state.species).born_charges
 
 
 def test_forces_are_minus_the_energy_gradient(model_path, system):
@@ -184,6 +184,40 @@ def test_build_model_and_a_short_md_run(model_path, tmp_path):
             # this model predicts Z directly, not through a dipole: Z^T E is not a gradient,
             # so nothing is conserved and the field does work on the system
             assert np.ptp(conserved) > 1e-3
+
+
+def test_the_driver_evaluates_all_replicas_in_one_call(model_path, tmp_path, monkeypatch):
+    from slidesim.deck import parse_deck
+    from slidesim.io.thermo import read_thermo
+    from slidesim.simulation import Simulation
+
+    calls = []
+    call = TorchScriptTerm._call
+
+    def counting(self, inputs):
+        calls.append(len(inputs["n_atoms"]))
+        return call(self, inputs)
+
+    monkeypatch.setattr(TorchScriptTerm, "_call", counting)
+    runs = {}
+    for replicas in (3, 1):
+        calls.clear()
+        deck_text = (f"system bilayer material BN cells 2 2 stacking BA lattice 2.5 A "
+                     f"distance 3.3 A\nmodel torchscript path {model_path} device cpu\n"
+                     f"timestep 0.5 fs\nintegrator nose-hoover tdamp 50 fs\nseed 3\n"
+                     f"replicas {replicas}\nvelocities 50 K\noutput {tmp_path / str(replicas)}"
+                     f"\nthermo every 1\ntrajectory every 0\nborn_charges model\n"
+                     f"stage ramp temperature 50 K steps 12 field_perp 0 V/A field_perp_rate -50 V/A/ps\n")
+        simulation = Simulation(parse_deck(deck_text, str(tmp_path / "ml.in")), progress=False)
+        simulation.run()
+        # one model call per step (plus the first evaluation), every replica in it
+        assert calls == [replicas] * 13
+        runs[replicas] = (simulation.state.positions[0].copy(),
+                          read_thermo(str(tmp_path / str(replicas) / "thermo.csv")))
+    # replica 0 of the batched run is the single-replica run
+    np.testing.assert_allclose(runs[3][0], runs[1][0], rtol=0, atol=1e-10)
+    for key in ("potential_eV", "conserved_eV", "e_field", "field_z_VA"):
+        np.testing.assert_allclose(runs[3][1][key], runs[1][1][key], rtol=0, atol=1e-10)
 
 
 # ---- the contract catches broken files ---------------------------------------------------------

@@ -49,6 +49,7 @@ class FieldTerm(ForceTerm):
         self.requests = dict(source.requests)
         self._field = as_field(field)
         self.last = None
+        self.lasts = []
 
     @property
     def field(self):
@@ -60,7 +61,10 @@ class FieldTerm(ForceTerm):
         self._field = as_field(value)
 
     def compute(self, positions, cell, species, layer, neighbor_lists):
-        result = self.source.compute(positions, cell, species, layer, neighbor_lists)
+        return self._apply(self.source.compute(positions, cell, species, layer, neighbor_lists))
+
+    def _apply(self, result):
+        """TermResult of the field acting on a source's DipoleResult."""
         self.last = result
         forces = np.empty((len(result.born_charges), 3))
         field_kernels.born_charge_forces(result.born_charges, self._field, forces)
@@ -68,6 +72,27 @@ class FieldTerm(ForceTerm):
         # the dipole is a sum over pairs, so the field energy has a proper pair virial
         virial = field_kernels.field_virial(result.dipole_virial, self._field)
         return TermResult(energy, forces, virial)
+
+    def compute_batch(self, positions_list, cell, species, layer, neighbor_lists_list,
+                      fields=None):
+        """R replicas, replica r in field ``fields[r]`` (this term's own field when None).
+
+        Leaves ``field`` and ``last`` at the last replica's, and ``lasts`` holds the
+        DipoleResult of every replica.
+        """
+        if fields is None:
+            fields = [self._field] * len(positions_list)
+        if hasattr(self.source, "compute_batch"):  # e.g. a machine-learned model's charges
+            self.lasts = self.source.compute_batch(positions_list, cell, species, layer,
+                                                   neighbor_lists_list, fields)
+        else:
+            self.lasts = [self.source.compute(positions, cell, species, layer, lists)
+                          for positions, lists in zip(positions_list, neighbor_lists_list)]
+        results = []
+        for field, source in zip(fields, self.lasts):
+            self.field = field
+            results.append(self._apply(source))
+        return results
 
     def polarization_pC_per_m(self, cell):
         """P (3,) [pC/m] of the last computed configuration in a cell (3, 3) [A]."""

@@ -169,8 +169,8 @@ class TorchScriptTerm(ForceTerm):
         positions_list: R arrays (N, 3) [A]; cell (3, 3) [A], species and layer (N,) int64
         shared by all replicas; neighbor_lists_list: R dicts with the key of ``requests``
         ("pairs") or of ``Model.neighbor_lists()`` (the pair mode), or R NeighborList objects,
-        updated here; fields: (R, 3) [V/A] or None
-        (``self.field`` for every replica).
+        updated here; fields: (R, 3) [V/A], the model's field input, or None (``self.field``
+        for every replica).
         """
         if len(positions_list) != len(neighbor_lists_list):
             raise ValueError(f"{len(positions_list)} replicas but {len(neighbor_lists_list)} "
@@ -182,7 +182,11 @@ class TorchScriptTerm(ForceTerm):
             lists.append(nl)
         if fields is None:
             fields = np.tile(self.field, (len(positions_list), 1))
-        return self._evaluate(list(positions_list), cell, species, lists, fields)
+        results = self._evaluate(list(positions_list), cell, species, lists, fields)
+        cell, species = np.array(cell, dtype=np.float64), np.array(species)
+        self._last = [(np.array(positions, dtype=np.float64), cell, species, result)
+                      for positions, result in zip(positions_list, results)]
+        return results
 
     def _pair_list(self, lists):
         """The NeighborList in ``lists``: a NeighborList, or a dict keyed "pairs" or by mode."""
@@ -195,20 +199,15 @@ class TorchScriptTerm(ForceTerm):
 
     def compute(self, positions, cell, species, layer, neighbor_lists):
         """:class:`TermResult` of one configuration (the ForceTerm contract)."""
-        result = self._evaluate([positions], cell, species, [neighbor_lists["pairs"]],
-                                self.field[None, :])[0]
-        self._last = (np.array(positions, dtype=np.float64), np.array(cell, dtype=np.float64),
-                      np.array(species), result)
+        result = self.compute_batch([positions], cell, species, layer, [neighbor_lists])[0]
         return TermResult(result.energy, result.forces, result.virial)
 
     def last_result(self, positions, cell, species):
-        """The :class:`MLResult` of the last :meth:`compute` if it was for these inputs."""
-        if self._last is None:
-            return None
-        last_positions, last_cell, last_species, result = self._last
-        if (np.array_equal(last_positions, positions) and np.array_equal(last_cell, cell)
-                and np.array_equal(last_species, species)):
-            return result
+        """The :class:`MLResult` of the last evaluation that included these inputs, or None."""
+        for last_positions, last_cell, last_species, result in self._last or ():
+            if (np.array_equal(last_positions, positions) and np.array_equal(last_cell, cell)
+                    and np.array_equal(last_species, species)):
+                return result
         return None
 
     def born_charge_source(self):
@@ -234,9 +233,15 @@ class TorchScriptBornCharges:
         self.requests = dict(term.requests)
 
     def compute(self, positions, cell, species, layer, neighbor_lists):
-        result = self.term.last_result(positions, cell, species)
-        if result is None:
-            result = self.term._evaluate([positions], cell, species, [neighbor_lists["pairs"]],
-                                         self.term.field[None, :])[0]
-        dipole = np.zeros(3) if result.dipole is None else result.dipole
-        return DipoleResult(dipole, result.born_charges, np.zeros((3, 3, 3)))
+        return self.compute_batch([positions], cell, species, layer, [neighbor_lists])[0]
+
+    def compute_batch(self, positions_list, cell, species, layer, neighbor_lists_list,
+                      fields=None):
+        """DipoleResults of R replicas (one model call, unless the term just made it)."""
+        results = [self.term.last_result(positions, cell, species)
+                   for positions in positions_list]
+        if any(result is None for result in results):
+            results = self.term.compute_batch(positions_list, cell, species, layer,
+                                              neighbor_lists_list, fields)
+        return [DipoleResult(np.zeros(3) if r.dipole is None else r.dipole, r.born_charges,
+                             np.zeros((3, 3, 3))) for r in results]

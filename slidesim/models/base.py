@@ -70,6 +70,18 @@ class ForceTerm:
         """
         raise NotImplementedError
 
+    def compute_batch(self, positions_list, cell, species, layer, neighbor_lists_list,
+                      fields=None):
+        """:meth:`compute` for R replicas: a list of R results.
+
+        positions_list: R arrays (N, 3) [A]; neighbor_lists_list: R dicts as for :meth:`compute`;
+        fields: (R, 3) [V/A], the electric field of each replica, or None. Classical terms
+        ignore the field and loop; terms that can evaluate all replicas in one call (a
+        machine-learned model) or that depend on the field override this.
+        """
+        return [self.compute(positions, cell, species, layer, lists)
+                for positions, lists in zip(positions_list, neighbor_lists_list)]
+
 
 def voigt(virial_3x3):
     """(3, 3) tensor -> (6,) Voigt vector xx yy zz xy xz yz."""

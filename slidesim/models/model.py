@@ -47,17 +47,32 @@ class Model:
         ``neighbor_lists`` comes from :meth:`neighbor_lists`; they are updated here (rebuilt only
         when an atom moved more than half the skin).
         """
-        for nl in neighbor_lists.values():
-            nl.update(positions, cell, layer)
-        energy = 0.0
-        forces = np.zeros_like(positions)
-        virial = np.zeros(6)
-        energies = {}
+        return self.compute_batch([positions], cell, species, layer, [neighbor_lists])[0]
+
+    def compute_batch(self, positions_list, cell, species, layer, neighbor_lists_list,
+                      fields=None):
+        """:meth:`compute` for R replicas sharing cell, species and layers: R results.
+
+        positions_list: R arrays (N, 3) [A]; neighbor_lists_list: R dicts from
+        :meth:`neighbor_lists`; fields: (R, 3) [V/A] per-replica electric fields, or None (the
+        field terms keep their own). Each term sees all replicas at once, so a machine-learned
+        term evaluates them in one call; the results equal R calls of :meth:`compute`.
+        """
+        if len(positions_list) != len(neighbor_lists_list):
+            raise ValueError(f"{len(positions_list)} replicas but {len(neighbor_lists_list)} "
+                             "sets of neighbour lists")
+        for positions, lists in zip(positions_list, neighbor_lists_list):
+            for nl in lists.values():
+                nl.update(positions, cell, layer)
+        results = [ModelResult(0.0, np.zeros_like(positions), np.zeros(6), {})
+                   for positions in positions_list]
         for term in self.terms:
-            lists = {local: neighbor_lists[_list_key(r)] for local, r in term.requests.items()}
-            result = term.compute(positions, cell, species, layer, lists)
-            energy += result.energy
-            forces += result.forces
-            virial += result.virial
-            energies[term.name] = result.energy
-        return ModelResult(energy, forces, virial, energies)
+            term_lists = [{local: lists[_list_key(r)] for local, r in term.requests.items()}
+                          for lists in neighbor_lists_list]
+            parts = term.compute_batch(positions_list, cell, species, layer, term_lists, fields)
+            for total, part in zip(results, parts):
+                total.energy += part.energy
+                total.forces += part.forces
+                total.virial += part.virial
+                total.energies[term.name] = part.energy
+        return results
