@@ -1,4 +1,4 @@
-"""``slidesim model info | build``: inspect and write TorchScript models (docs/ml_models.md)."""
+"""``slidesim model info | build | dataset | train``: machine-learned model files (docs/ml_models.md)."""
 
 import importlib
 import importlib.util
@@ -89,3 +89,66 @@ def build(output, source, metadata_path, types, cutoff):
     click.echo(report.summary())
     if not report.ok:
         sys.exit(1)
+
+
+@model.command()
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option("--model", "model_name", default="bn-dft", show_default=True,
+              help="Reference model that labels the frames (energy, forces, stress; Born "
+                   "charges from its registry dipole model).")
+@click.option("--cells", type=int, default=3, show_default=True,
+              help="Bilayer supercell n x n (4 n^2 atoms).")
+@click.option("--temperatures", default="100,300,1000,2000,3000", show_default=True,
+              help="MD temperatures [K], comma-separated.")
+@click.option("--frames", type=int, default=30, show_default=True,
+              help="MD snapshots per temperature (0.1 ps apart).")
+@click.option("--grid", type=int, default=6, show_default=True,
+              help="Rigid slides on a grid x grid mesh of sliding vectors (x 3 distances).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def dataset(output, model_name, cells, temperatures, frames, grid, seed):
+    """Write training frames labelled by a reference model to OUTPUT (extended XYZ)."""
+    from slidesim.ml.dataset import generate_dataset
+
+    try:
+        temps = [float(t) for t in temperatures.split(",")]
+        n = generate_dataset(output, model_name, cells, temps, frames, grid, seed)
+    except ValueError as err:
+        _fail(str(err))
+    click.echo(f"wrote {n} frames to {output}")
+
+
+@model.command()
+@click.argument("data", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Contract model file to write.")
+@click.option("--workdir", default="train", show_default=True,
+              help="Directory for the splits, nequip run, BEC network and metrics.json.")
+@click.option("--types", default="B,N", show_default=True, help="Type names, in order.")
+@click.option("--r-max", type=float, default=6.0, show_default=True, help="Cutoff [A].")
+@click.option("--epochs", type=int, default=100, show_default=True,
+              help="nequip-train epochs of the Allegro potential.")
+@click.option("--bec-epochs", type=int, default=200, show_default=True,
+              help="Epochs of the Born-charge network.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def train(data, output, workdir, types, r_max, epochs, bec_epochs, seed):
+    """Train an Allegro potential (nequip-train) and a Born-charge network on DATA.
+
+    DATA: extended XYZ frames with energy, forces, stress and a per-atom 'born_charges' array
+    (9 numbers, Z[alpha, beta] row-major, e), as `slidesim model dataset` writes. Prints the
+    test-set errors and writes OUTPUT, a contract file for `model torchscript path OUTPUT`.
+    """
+    try:
+        from slidesim.ml.nequip_train import train as run_training
+    except ImportError as err:
+        _fail(str(err))
+    try:
+        metrics = run_training(data, output, workdir, [t.strip() for t in types.split(",")],
+                               r_max, epochs, bec_epochs, seed=seed, log=click.echo)
+    except (ValueError, RuntimeError, OSError) as err:
+        _fail(str(err))
+    test = metrics["test"]
+    click.echo(f"test set ({test['frames']} frames): energy MAE "
+               f"{test['energy_mae_meV_per_atom']:.3f} meV/atom, forces MAE "
+               f"{test['forces_mae_meV_per_A']:.2f} meV/A, Born charges MAE "
+               f"{test.get('bec_mae_e', float('nan')):.4f} e")
+    click.echo(f"wrote {output}; metrics in {os.path.join(workdir, 'metrics.json')}")

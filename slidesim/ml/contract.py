@@ -105,6 +105,9 @@ def save_model(module, path, metadata):
 def load_model_file(path, device="cpu"):
     """(module, metadata) of a model file; the module is on ``device`` and in eval mode.
 
+    nequip files (``.nequip.zip``, ``.ckpt``, ``.nequip.pth``, ``.nequip.pt2``) are wrapped on
+    the fly (:func:`slidesim.ml.nequip_interop.nequip_contract`).
+
     Raises FileNotFoundError, or :class:`ContractError` when the file is no TorchScript archive
     or lacks readable metadata (the signature and outputs are checked by
     :func:`check_model_file`).
@@ -112,6 +115,15 @@ def load_model_file(path, device="cpu"):
     torch = _torch()
     if not os.path.exists(path):
         raise FileNotFoundError(f"model file {path} not found")
+    from slidesim.ml.nequip_interop import NEQUIP_SUFFIXES, nequip_contract
+
+    if str(path).endswith(NEQUIP_SUFFIXES):
+        try:
+            module, metadata = nequip_contract(path, device)
+        except (ImportError, ValueError, RuntimeError, KeyError) as err:
+            raise ContractError(f"{path}: cannot read it as a nequip model: {err}") from None
+        module.eval()
+        return module, metadata
     extra = {METADATA_FILE: ""}
     try:
         module = torch.jit.load(path, map_location=device, _extra_files=extra)
@@ -137,8 +149,13 @@ def forward_problems(module):
     """Problems with the argument names of ``module.forward`` (empty when they match)."""
     try:
         names = tuple(a.name for a in module.forward.schema.arguments)[1:]
-    except AttributeError:
-        return ["the module has no scripted forward method"]
+    except AttributeError:  # a Python module in this process (e.g. an AOTInductor model)
+        import inspect
+
+        try:
+            names = tuple(inspect.signature(module.forward).parameters)
+        except (AttributeError, TypeError, ValueError):
+            return ["the module has no forward method"]
     if names != FORWARD_ARGS:
         return [f"forward's arguments are ({', '.join(names)}); the contract needs "
                 f"({', '.join(FORWARD_ARGS)})"]
