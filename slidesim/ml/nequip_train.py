@@ -45,7 +45,7 @@ def split_files(data_path, workdir, validation=0.1, test=0.1, seed=0):
              "train": order[n_test + n_val:]}
     paths = {}
     for name, indices in parts.items():
-        paths[name] = os.path.join(workdir, f"{name}.xyz")
+        paths[name] = os.path.abspath(os.path.join(workdir, f"{name}.xyz"))
         write(paths[name], [frames[k] for k in indices], format="extxyz")
     return paths, {name: len(indices) for name, indices in parts.items()}
 
