@@ -44,14 +44,18 @@ class SimulationError(RuntimeError):
     """The run cannot go on (blow-up, bad restart); the message says why and what to do."""
 
 
+def beside_deck(deck, path):
+    """A relative input path resolved against the deck's directory (absolute paths unchanged)."""
+    if os.path.isabs(path):
+        return path
+    return os.path.join(os.path.dirname(os.path.abspath(deck.path)), path)
+
+
 def build_state(deck):
     """The starting structure of a deck (one replica, zero velocities)."""
     system = deck.system
     if system["kind"] == "file":
-        path = system["path"]
-        if not os.path.isabs(path):
-            path = os.path.join(os.path.dirname(os.path.abspath(deck.path)), path)
-        return read_structure(path)
+        return read_structure(beside_deck(deck, system["path"]))
     defaults = MODEL_DEFAULTS.get(deck.model.get("name"), {})
     lattice = system.get("lattice", defaults.get("lattice"))
     distance = system.get("distance", defaults.get("distance"))
@@ -128,6 +132,9 @@ class Simulation:
             start = build_state(deck)
             self.state = self._fresh_state(start)
         options = {k: v for k, v in deck.model.items() if k not in ("name", "line")}
+        for key in ("path", "tersoff", "ilp"):  # model files, like structures, live beside the deck
+            if key in options:
+                options[key] = beside_deck(deck, options[key])
         self.model = build_model(deck.model["name"], self.state.species_names, start, **options)
         self.field_term = None
         if deck.born_charges == "registry":
