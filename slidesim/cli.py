@@ -106,12 +106,16 @@ def run(deck, check, restart, steps, threads, progress):
               "along AA -> BA -> SP -> AB -> AA.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Save a plot of the profile (PNG, PDF, SVG).")
-def profile(model, material, lattice, points, plot):
+@click.option("--path", "model_path", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Model file, for --model torchscript.")
+def profile(model, material, lattice, points, plot, model_path):
     """Sliding energy profile of rigid flat layers, interlayer distance optimised per point."""
     from slidesim.profile import plot_profile, sliding_profile
 
+    options = {"path": model_path, "device": "cpu"} if model_path else {}
     try:
-        table = sliding_profile(material, model, lattice, path_points=points)
+        table = sliding_profile(material, model, lattice, path_points=points,
+                                model_options=options)
     except ValueError as err:
         _fail(str(err))
     click.echo(f"{'stacking':>10} {'t/|b-a|':>8} {'d [A]':>8} {'E [meV/cell]':>13}")

@@ -31,13 +31,15 @@ class StackingEnergy:
     """Energy per primitive cell [eV] of a rigid flat bilayer as a function of (s, d).
 
     material, model: names (see slidesim.models); lattice [A]; supercell: repetitions used for
-    the evaluation (1 x 1 is exact for a perfect lattice: every periodic image counts).
+    the evaluation (1 x 1 is exact for a perfect lattice: every periodic image counts);
+    model_options: the model's options (e.g. ``{"path": FILE}`` for a torchscript model).
     """
 
-    def __init__(self, material="BN", model="bn-ilp", lattice=None, supercell=(1, 1)):
+    def __init__(self, material="BN", model="bn-ilp", lattice=None, supercell=(1, 1),
+                 model_options=None):
         self.material, self.lattice, self.supercell = material, lattice, supercell
         probe = bilayer(material, supercell, "AA", lattice)
-        self.model = build_model(model, probe.species_names, probe)
+        self.model = build_model(model, probe.species_names, probe, **(model_options or {}))
         self.n_cells = supercell[0] * supercell[1]
 
     def __call__(self, fraction, distance):
@@ -55,10 +57,10 @@ class StackingEnergy:
 
 
 def sliding_profile(material="BN", model="bn-ilp", lattice=None, stackings=("AA", "BA", "SP", "AB"),
-                    path_points=0):
+                    path_points=0, model_options=None):
     """Optimised energies of named stackings, plus ``path_points`` evenly spaced fractions from
     AA (s = 0) to AA (s = 1) along (b - a). Returns a list of :class:`ProfilePoint`."""
-    energy = StackingEnergy(material, model, lattice)
+    energy = StackingEnergy(material, model, lattice, model_options=model_options)
     points = [(name, STACKINGS[name]) for name in stackings]
     points += [(f"s={s:.4f}", s) for s in np.linspace(0.0, 1.0, path_points)] if path_points else []
     out = []

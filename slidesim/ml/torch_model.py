@@ -67,6 +67,10 @@ class TorchScriptTerm(ForceTerm):
         import torch
 
         self.torch = torch
+        # the profiling executor re-optimises a module for the first shapes it sees (seconds
+        # per call); MD changes the edge count at every list rebuild, so skip shape-specialised
+        # fusion (process-wide; steady-state speed is unchanged)
+        torch.jit.set_fusion_strategy([("DYNAMIC", 0)])
         if dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
         self.path = str(path)
