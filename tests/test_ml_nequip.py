@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytest.importorskip("nequip")  # before allegro: nequip loads its extension packages first
 pytest.importorskip("allegro")
 
 from slidesim.ml.bec import BECNetwork, irreps_of  # noqa: E402
@@ -203,3 +204,49 @@ def test_dataset_train_info_and_run(tmp_path):
     assert "test set" in out and os.path.exists(tmp_path / "work" / "metrics.json")
     info = slidesim("model", "info", "m.pt", cwd=tmp_path)
     assert "contract: OK" in info and "born_charges" in info
+    # the same pieces wrapped again by hand
+    out = slidesim("model", "build", "again.pt", "--nequip", "work/nequip/best.ckpt", "--bec",
+                   "work/bec.pt", cwd=tmp_path)
+    assert "contract: OK" in out
+
+
+# ---- a model that predicts Born charges itself (allegro-pol) -------------------------------------
+
+def test_allegro_pol_born_charges_pass_through(system, tmp_path):
+    """allegro-pol is not on PyPI: this runs where it is installed from its repository."""
+    pytest.importorskip("allegro_pol")
+    from allegro_pol.model import AllegroPolarizationModel
+    from nequip.utils.global_state import global_state_initialized, set_global_state
+
+    from slidesim.ml.nequip_interop import returns_born_charges
+
+    if not global_state_initialized():
+        set_global_state(allow_tf32=False)
+    model = AllegroPolarizationModel(
+        seed=2, model_dtype="float64", r_max=4.0, type_names=["B", "N"], l_max=1,
+        num_layers=1, num_scalar_features=8, num_tensor_features=4,
+        radial_chemical_embed={"_target_": "allegro.nn.TwoBodyBesselScalarEmbed",
+                               "num_bessels": 6},
+        radial_chemical_embed_dim=8, scalar_embed_mlp_hidden_layers_width=8,
+        allegro_mlp_hidden_layers_width=8, readout_mlp_hidden_layers_width=8,
+        avg_num_neighbors=20.0, per_type_energy_shifts={"B": -7.0, "N": -8.0},
+        per_type_energy_scales=0.5).eval()
+    assert returns_born_charges(model, 4.0, 2)
+    state, x = system
+    path = contract_file(tmp_path, NequipContract(model, 4.0, model_has_bec=True),
+                         ("energy", "born_charges", "dipole"))
+    term, ml = energy_model(path, state)
+
+    def evaluate(positions):
+        ml.compute(positions, state.cell, state.species, state.layer, ml.neighbor_lists(1.0))
+        return term.last_result(positions, state.cell, state.species)
+
+    result = evaluate(x)
+    h = 1e-5
+    for atom, axis in ((1, 2), (9, 0)):
+        plus, minus = x.copy(), x.copy()
+        plus[atom, axis] += h
+        minus[atom, axis] -= h
+        dp = (evaluate(plus).dipole - evaluate(minus).dipole) / (2 * h)
+        # Z[i, alpha, beta] = dP_alpha / dr_i,beta, passed through unchanged
+        np.testing.assert_allclose(result.born_charges[atom, :, axis], dp, atol=1e-6)

@@ -66,14 +66,24 @@ def info(path, device):
               help="Type names of the reference model, comma-separated.")
 @click.option("--cutoff", type=float, default=5.0, show_default=True,
               help="Cutoff [A] of the reference model.")
-def build(output, source, metadata_path, types, cutoff):
+@click.option("--nequip", "nequip_path", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="Wrap a nequip/Allegro model (.nequip.zip package or .ckpt).")
+@click.option("--bec", "bec_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="With --nequip: a Born-charge network file (bec.pt of slidesim model train).")
+def build(output, source, metadata_path, types, cutoff, nequip_path, bec_path):
     """Script a model, save it to OUTPUT with its metadata, and check it against the contract."""
     try:
         from slidesim.ml.contract import ContractError, check_model_file, save_model
     except ImportError as err:
         _fail(str(err))
+    if bec_path and not nequip_path:
+        _fail("--bec goes with --nequip MODEL")
     try:
-        if source is None:
+        if nequip_path is not None:
+            from slidesim.ml.nequip_interop import build_from_nequip
+
+            build_from_nequip(nequip_path, output, bec_path)
+        elif source is None:
             from slidesim.ml.examples import write_example_model
 
             write_example_model(output, [t.strip() for t in types.split(",")], cutoff)
@@ -83,7 +93,8 @@ def build(output, source, metadata_path, types, cutoff):
             with open(metadata_path) as handle:
                 metadata = json.load(handle)
             save_model(_load_factory(source)(), output, metadata)
-    except (ContractError, OSError, json.JSONDecodeError, RuntimeError) as err:
+    except (ContractError, OSError, json.JSONDecodeError, RuntimeError, ValueError,
+            ImportError) as err:
         _fail(str(err))
     report = check_model_file(output)
     click.echo(report.summary())
