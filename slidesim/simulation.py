@@ -14,7 +14,6 @@ without overwriting the last good checkpoint.
 """
 
 import hashlib
-import json
 import os
 import signal
 import sys
@@ -32,7 +31,7 @@ from slidesim.io.thermo import ThermoWriter
 from slidesim.io.trajectory import TrajectoryWriter
 from slidesim.kernels.integrators import kinetic_energy, remove_momentum
 from slidesim.analysis.lattice import HexLattice, infer_lattice
-from slidesim.analysis.switching import SwitchingDetector
+from slidesim.switch_watch import SwitchWatch
 from slidesim.models import MODEL_DEFAULTS, build_model
 from slidesim.models.model import Model
 from slidesim.observables import SlidingVector
@@ -90,20 +89,6 @@ def stage_field(stage, stage_step, timestep):
     """Field [V/A] (3,) after ``stage_step`` steps of ``stage``: start value + rate * time."""
     elapsed = stage_step * timestep
     return np.array(stage.field) + np.array(stage.field_rate) * elapsed
-
-
-def _snapshot_detector(detector):
-    """A switching detector's memory as JSON-friendly data (for checkpoints)."""
-    return {"basin": detector.basin, "frame": detector.frame,
-            "excursion": [[t, list(map(float, v)), m, None if f is None else list(map(float, f))]
-                          for t, v, m, f in detector._excursion]}
-
-
-def _restore_detector(detector, saved):
-    """Continue a detector from :func:`_snapshot_detector` data."""
-    detector.basin, detector.frame = saved["basin"], saved["frame"]
-    detector._excursion = [(t, np.array(v), m, None if f is None else np.array(f))
-                           for t, v, m, f in saved["excursion"]]
 
 
 class Simulation:
@@ -170,18 +155,14 @@ class Simulation:
         self.primitive = np.zeros((2, 3))
         self.primitive[:, :2] = self.lattice.vectors
         self.watch_switching = self.field_term is not None or any(s.stop for s in deck.stages)
-        self.detectors = [SwitchingDetector(self.lattice) for _ in range(self.state.n_replicas)]
-        self.events = []
-        self.switched_in_stage = set()
+        self.switches = SwitchWatch(self.lattice, self.state.n_replicas, deck.timestep,
+                                    os.path.join(self.output, "events.json"), deck.path)
         self.fields = [np.zeros(3) for _ in range(self.state.n_replicas)]
         self.dipoles = [None] * self.state.n_replicas
         self.field_work = np.zeros(self.state.n_replicas)
         if restart is not None:
-            self.events = extra.get("events", [])
+            self.switches.restore(extra)
             self.field_work[:] = extra.get("field_work", [0.0] * self.state.n_replicas)
-            self.switched_in_stage = set(extra.get("switched_in_stage", []))
-            for detector, saved in zip(self.detectors, extra.get("detectors", [])):
-                _restore_detector(detector, saved)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self._stop_requested = None
 
@@ -263,19 +244,8 @@ class Simulation:
         write_checkpoint(self.checkpoint_path, self.state,
                          {"deck_hash": self.deck_hash, "deck_path": os.path.abspath(self.deck.path),
                           "initial_positions": self.initial_positions.tolist(),
-                          "events": self.events,
                           "field_work": self.field_work.tolist(),
-                          "switched_in_stage": sorted(self.switched_in_stage),
-                          "detectors": [_snapshot_detector(d) for d in self.detectors]})
-
-    def write_events(self):
-        """The switching events so far, as JSON, in the output directory."""
-        path = os.path.join(self.output, "events.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w") as handle:
-            json.dump({"deck": os.path.abspath(self.deck.path), "events": self.events}, handle,
-                      indent=1)
-        os.replace(tmp, path)
+                          **self.switches.snapshot()})
 
     # ---- the run --------------------------------------------------------------------------
     def _compute(self, field=None):
@@ -305,25 +275,10 @@ class Simulation:
         return results
 
     def _watch(self, replica, stage):
-        """Feed the switching detector; record and announce a completed switch."""
+        """Feed replica's switching detector (records, announces and writes events)."""
         state = self.state
-        crossing = self.detectors[replica].update(
-            state.time, self.sliding(state.positions[replica]), self.fields[replica])
-        if crossing is None:
-            return
-        # the crossing lies between two steps; the step is the one just before it
-        step = int(np.floor(crossing.time / self.deck.timestep + 1e-9))
-        field = [float(f) for f in crossing.field]
-        event = {"start": crossing.origin, "end": crossing.destination, "time": crossing.time,
-                 "step": step, "field": field, "theta": crossing.theta_deg, "stage": stage.name,
-                 "replica": replica}
-        self.events.append(event)
-        self.switched_in_stage.add(replica)
-        print(f"slidesim: replica {replica} switched {crossing.origin} -> "
-              f"{crossing.destination} at {crossing.time:.3f} ps, field ({field[0]:.3f}, "
-              f"{field[1]:.3f}, {field[2]:.3f}) V/A, sliding along {crossing.theta_deg:.0f} deg",
-              file=sys.stderr)
-        self.write_events()
+        self.switches.update(replica, state.time, self.sliding(state.positions[replica]),
+                             self.fields[replica], stage.name)
 
     def _check(self, replica, result):
         state = self.state
@@ -403,8 +358,7 @@ class Simulation:
                 if self.watch_switching:
                     for r in range(state.n_replicas):
                         self._watch(r, stage)
-                switched = (stage.stop == "switched"
-                            and len(self.switched_in_stage) == state.n_replicas)
+                switched = stage.stop == "switched" and self.switches.all_switched()
                 last = state.stage_step == stage.n_steps or switched
                 for r in range(state.n_replicas):
                     self._observe(r, results[r], t_target, force_all=last)
@@ -413,7 +367,7 @@ class Simulation:
                         bar.total -= stage.n_steps - state.stage_step
                     state.stage += 1
                     state.stage_step = 0
-                    self.switched_in_stage = set()
+                    self.switches.next_stage()
                 if deck.checkpoint_every and state.step % deck.checkpoint_every == 0:
                     self.write_checkpoint()
                 done += 1
@@ -427,7 +381,7 @@ class Simulation:
                 reason = "finished"
             self.write_checkpoint()
             if self.watch_switching:
-                self.write_events()
+                self.switches.write()
         finally:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
@@ -437,4 +391,4 @@ class Simulation:
         elapsed = wallclock.perf_counter() - started
         return {"steps": done, "step": state.step, "reason": reason, "seconds": elapsed,
                 "ms_per_step": 1e3 * elapsed / max(done, 1), "output": self.output,
-                "checkpoint": self.checkpoint_path, "events": list(self.events)}
+                "checkpoint": self.checkpoint_path, "events": list(self.switches.events)}
