@@ -250,3 +250,32 @@ def test_allegro_pol_born_charges_pass_through(system, tmp_path):
         dp = (evaluate(plus).dipole - evaluate(minus).dipole) / (2 * h)
         # Z[i, alpha, beta] = dP_alpha / dr_i,beta, passed through unchanged
         np.testing.assert_allclose(result.born_charges[atom, :, axis], dp, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_aotinductor_file_equals_its_checkpoint(tmp_path):
+    """nequip-compile --mode aotinductor --target batch (about a minute of compiling)."""
+    slidesim("model", "dataset", "data.xyz", "--cells", "2", "--temperatures", "300",
+             "--frames", "4", "--grid", "3", cwd=tmp_path)
+    slidesim("model", "train", "data.xyz", "-o", "m.pt", "--workdir", "work", "--r-max", "4.0",
+             "--epochs", "1", "--bec-epochs", "1", cwd=tmp_path)
+    for command in (["nequip-package", "build", "work/nequip/best.ckpt", "m.nequip.zip"],
+                    ["nequip-compile", "m.nequip.zip", "m.nequip.pt2", "--mode", "aotinductor",
+                     "--target", "batch", "--device", "cpu"]):
+        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+    state = bilayer("BN", (2, 2), "BA")
+    x = state.positions[0] + np.random.default_rng(1).normal(0.0, 0.05, (len(state.layer), 3))
+    results = []
+    for name in ("work/nequip/best.ckpt", "m.nequip.zip", "m.nequip.pt2"):
+        term, model = energy_model(str(tmp_path / name), state)
+        single = model.compute(x, state.cell, state.species, state.layer,
+                               model.neighbor_lists(1.0))
+        pair = term.compute_batch([x, x + 0.01], state.cell, state.species, state.layer,
+                                  [model.neighbor_lists(1.0), model.neighbor_lists(1.0)])
+        results.append((single, pair))
+    for single, pair in results[1:]:
+        assert single.energy == pytest.approx(results[0][0].energy, abs=1e-9)
+        np.testing.assert_allclose(single.forces, results[0][0].forces, atol=1e-9)
+        np.testing.assert_allclose(single.virial, results[0][0].virial, atol=1e-8)
+        assert pair[1].energy == pytest.approx(results[0][1][1].energy, abs=1e-9)
