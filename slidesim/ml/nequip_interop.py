@@ -124,10 +124,11 @@ def _nequip():
 
 
 def load_nequip(path, device="cpu"):
-    """(model, r_max [A], type_names, kind) of a nequip file, on ``device``.
+    """(model, r_max [A], type_names, kind, dtype) of a nequip file, on ``device``.
 
     kind: "eager" (``.nequip.zip`` package or checkpoint), "torchscript" (``.nequip.pth``) or
-    "aotinductor" (``.nequip.pt2``, model is a callable taking a data dict).
+    "aotinductor" (``.nequip.pt2``, model is a callable taking a data dict); dtype: the
+    model's ``model_dtype`` ("float32" or "float64").
     """
     _nequip()
     path = str(path)
@@ -141,7 +142,10 @@ def load_nequip(path, device="cpu"):
         if isinstance(type_names, str):
             type_names = type_names.split(" ")
         kind = "aotinductor" if path.endswith(".pt2") else "torchscript"
-        return model, r_max, list(type_names), kind
+        dtype = metadata.get("model_dtype", "float64")
+        if isinstance(dtype, bytes):
+            dtype = dtype.decode()
+        return model, r_max, list(type_names), kind, str(dtype)
     from nequip.model.saved_models.load_utils import load_saved_model
     from nequip.utils.global_state import global_state_initialized, set_global_state
 
@@ -151,7 +155,7 @@ def load_nequip(path, device="cpu"):
     model.to(device).eval()
     r_max = float(model.metadata["r_max"])
     type_names = model.metadata["type_names"].split(" ")
-    return model, r_max, type_names, "eager"
+    return model, r_max, type_names, "eager", str(model.metadata.get("model_dtype", "float64"))
 
 
 def returns_born_charges(model, r_max, n_types):
@@ -186,7 +190,7 @@ def build_from_nequip(nequip_path, output, bec_path=None, description=None):
     """
     from slidesim.ml.contract import save_model
 
-    model, r_max, type_names, kind = load_nequip(nequip_path)
+    model, r_max, type_names, kind, dtype = load_nequip(nequip_path)
     if kind != "eager":
         raise ValueError(f"{nequip_path}: compiled nequip files (.nequip.pth, .nequip.pt2) "
                          "cannot be embedded in a contract file; build from the .nequip.zip "
@@ -207,7 +211,7 @@ def build_from_nequip(nequip_path, output, bec_path=None, description=None):
     scripted = torch.jit.script(wrapper)
     meta = contract_metadata(r_max, type_names, outputs,
                              description or f"nequip model {nequip_path}"
-                             + (f" + Born charges {bec_path}" if bec_path else ""))
+                             + (f" + Born charges {bec_path}" if bec_path else ""), dtype)
     save_model(scripted, output, meta)
     return meta
 
@@ -242,7 +246,7 @@ class NequipAOTModule(torch.nn.Module):
 
     def __init__(self, path, device="cpu"):
         super().__init__()
-        model, r_max, type_names, kind = load_nequip(path, device)
+        model, r_max, type_names, kind, self.dtype = load_nequip(path, device)
         if kind != "aotinductor":
             raise ValueError(f"{path} is not a .nequip.pt2 file")
         self.compiled, self.r_max, self.type_names = model, r_max, type_names
@@ -282,13 +286,13 @@ def nequip_contract(path, device="cpu"):
     if str(path).endswith(".nequip.pt2"):
         module = NequipAOTModule(path, device)
         outputs = ["energy"]
-        r_max, type_names = module.r_max, module.type_names
+        r_max, type_names, dtype = module.r_max, module.type_names, module.dtype
     else:
-        model, r_max, type_names, kind = load_nequip(path, device)
+        model, r_max, type_names, kind, dtype = load_nequip(path, device)
         has_bec = returns_born_charges(model, r_max, len(type_names))
         module = NequipContract(model, r_max, model_has_bec=has_bec)
         if kind == "eager":  # a loaded TorchScript model cannot be scripted into a wrapper
             module = torch.jit.script(module)
         outputs = ["energy"] + (["born_charges", "dipole"] if has_bec else [])
-    meta = contract_metadata(r_max, type_names, outputs, f"nequip model {path}")
+    meta = contract_metadata(r_max, type_names, outputs, f"nequip model {path}", dtype)
     return module.to(device), meta
