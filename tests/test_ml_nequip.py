@@ -22,16 +22,14 @@ from slidesim.structures import bilayer  # noqa: E402
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
-@pytest.fixture(scope="module")
-def allegro():
-    """A tiny, untrained Allegro model built in Python (random weights, r_max 4 A)."""
-    from allegro.model import AllegroModel
+def tiny_model(builder, seed):
+    """A tiny, untrained model from a nequip model builder (random weights, r_max 4 A)."""
     from nequip.utils.global_state import global_state_initialized, set_global_state
 
     if not global_state_initialized():
         set_global_state(allow_tf32=False)
-    model = AllegroModel(
-        seed=1, model_dtype="float64", r_max=4.0, type_names=["B", "N"], l_max=1,
+    model = builder(
+        seed=seed, model_dtype="float64", r_max=4.0, type_names=["B", "N"], l_max=1,
         num_layers=1, num_scalar_features=8, num_tensor_features=4,
         radial_chemical_embed={"_target_": "allegro.nn.TwoBodyBesselScalarEmbed",
                                "num_bessels": 6},
@@ -40,6 +38,13 @@ def allegro():
         avg_num_neighbors=20.0, per_type_energy_shifts={"B": -7.0, "N": -8.0},
         per_type_energy_scales=0.5)
     return model.eval()
+
+
+@pytest.fixture(scope="module")
+def allegro():
+    from allegro.model import AllegroModel
+
+    return tiny_model(AllegroModel, seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -216,21 +221,10 @@ def test_allegro_pol_born_charges_pass_through(system, tmp_path):
     """allegro-pol is not on PyPI: this runs where it is installed from its repository."""
     pytest.importorskip("allegro_pol")
     from allegro_pol.model import AllegroPolarizationModel
-    from nequip.utils.global_state import global_state_initialized, set_global_state
 
     from slidesim.ml.nequip_interop import returns_born_charges
 
-    if not global_state_initialized():
-        set_global_state(allow_tf32=False)
-    model = AllegroPolarizationModel(
-        seed=2, model_dtype="float64", r_max=4.0, type_names=["B", "N"], l_max=1,
-        num_layers=1, num_scalar_features=8, num_tensor_features=4,
-        radial_chemical_embed={"_target_": "allegro.nn.TwoBodyBesselScalarEmbed",
-                               "num_bessels": 6},
-        radial_chemical_embed_dim=8, scalar_embed_mlp_hidden_layers_width=8,
-        allegro_mlp_hidden_layers_width=8, readout_mlp_hidden_layers_width=8,
-        avg_num_neighbors=20.0, per_type_energy_shifts={"B": -7.0, "N": -8.0},
-        per_type_energy_scales=0.5).eval()
+    model = tiny_model(AllegroPolarizationModel, seed=2)
     assert returns_born_charges(model, 4.0, 2)
     state, x = system
     path = contract_file(tmp_path, NequipContract(model, 4.0, model_has_bec=True),

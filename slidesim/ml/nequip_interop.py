@@ -46,9 +46,9 @@ def nequip_data(positions: torch.Tensor, atom_types: torch.Tensor, cells: torch.
     keep = (rij * rij).sum(dim=1) < r_max * r_max
     edge_index = edge_index[:, keep]
     shifts = shifts[keep]
-    edge_cells = cells[replica[edge_index[0]]]
-    images = torch.round(torch.linalg.solve(edge_cells.transpose(1, 2), shifts.unsqueeze(2))
-                         .squeeze(2))
+    # shift = n @ cell, so n = shift @ cell^-1: one inverse per replica, not per edge
+    inverse = torch.linalg.inv(cells)[replica[edge_index[0]]]
+    images = torch.round(torch.einsum("ea,eab->eb", shifts, inverse))
     data: Dict[str, torch.Tensor] = {
         "pos": positions, "atom_types": atom_types, "cell": cells, "edge_index": edge_index,
         "edge_cell_shift": images, "batch": replica, "num_atoms": n_atoms,
