@@ -31,11 +31,21 @@ class NeighborRequest:
 
 @dataclass
 class TermResult:
-    """Energy [eV], forces (N, 3) [eV/A] and virial (6,) [eV] of one term on one configuration."""
+    """Energy [eV], forces (N, 3) [eV/A] and virial (6,) [eV] of one term on one configuration.
+
+    parts: energy parts [eV] by name when one term computes several (a fused interlayer term
+        reports {"ilp": ..., "coulomb": ...}); they sum to ``energy``. Empty: the term's energy
+        is one part named after the term.
+    extras: results that are not forces, by name: "born_charges" (N, 3, 3) [e],
+        Z[i, alpha, beta] = dP_alpha / dr_i,beta; "dipole" (3,) [e A]; "dipole_virial"
+        (3, 3, 3) [e A^2]. The field coupling reads them (slidesim.fields.coupling).
+    """
 
     energy: float
     forces: np.ndarray
     virial: np.ndarray
+    parts: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
 
 
 @dataclass

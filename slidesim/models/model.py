@@ -74,5 +74,8 @@ class Model:
                 total.energy += part.energy
                 total.forces += part.forces
                 total.virial += part.virial
-                total.energies[term.name] = part.energy
+                if part.parts:
+                    total.energies.update(part.parts)
+                else:
+                    total.energies[term.name] = part.energy
         return results
