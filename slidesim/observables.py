@@ -1,58 +1,99 @@
-"""Observables computed during a run: the sliding vector of a bilayer."""
+"""Observables computed during a run: the sliding vector of a bilayer.
+
+One definition serves the run (``sliding_vector`` in thermo and trajectory files) and
+``slidesim analyze`` (:mod:`slidesim.analysis.reader`): t is the difference of the two layers'
+centres of mass (top minus bottom, in the plane) plus the registry offset found from the starting
+structure. The centre of mass of a layer is what the sliding moves; intralayer optical phonons
+(B against N) leave it in place, so t carries no phonon noise of that kind.
+"""
 
 import numpy as np
 
+from slidesim.geometry import minimum_image_in_plane
 
-def _minimum_image_2d(delta, cell):
-    """Fold in-plane displacement vectors (..., 3) to their shortest periodic image."""
-    inv = np.linalg.inv(cell[:2, :2])
-    frac = delta[..., :2] @ inv
-    frac -= np.round(frac)
-    out = np.zeros_like(delta)
-    out[..., :2] = frac @ cell[:2, :2]
-    out[..., 2] = delta[..., 2]
-    return out
+
+def layer_weights(masses, layer):
+    """Weights (N,) float64: each atom's mass over the total mass of its layer (0 bottom, 1 top);
+    0 for atoms of any other layer id. masses (N,) [amu]; layer (N,) int."""
+    masses = np.asarray(masses, dtype=np.float64)
+    layer = np.asarray(layer)
+    if masses.shape != layer.shape:
+        raise ValueError(f"masses {masses.shape} and layer ids {layer.shape} must have one entry "
+                         "per atom")
+    if not np.all(masses > 0):
+        raise ValueError("the sliding vector needs positive masses [amu] for every atom")
+    weights = np.zeros(len(masses))
+    for k in (0, 1):
+        members = layer == k
+        weights[members] = masses[members] / masses[members].sum()
+    return weights
+
+
+def registry_sliding_vector(positions, cell, species, layer):
+    """Sliding vector t (3,) [A] (t_z = 0) of the top layer relative to AA, from the registry.
+
+    Each top atom of the first top species is paired with the nearest bottom atom of the same
+    species (shortest periodic image), and the in-plane displacements are averaged, choosing for
+    every atom the image closest to the first atom's. t is defined modulo lattice vectors of the
+    monolayer. positions (N, 3) [A]; cell (3, 3) [A]; species, layer (N,) int.
+    """
+    top = np.flatnonzero(layer == 1)
+    bottom = np.flatnonzero(layer == 0)
+    if len(top) == 0 or len(bottom) == 0:
+        raise ValueError("a sliding vector needs atoms in layer 0 and layer 1")
+    s = species[top[0]]
+    top = top[species[top] == s]
+    bottom = bottom[species[bottom] == s]
+    if len(bottom) == 0:
+        raise ValueError("the bottom layer has none of the top layer's first species")
+    first = minimum_image_in_plane(positions[bottom] - positions[top[0]], cell)
+    d0 = -first[np.argmin(np.einsum("ij,ij->i", first[:, :2], first[:, :2]))]
+    total = np.zeros(3)
+    for start in range(0, len(top), 256):
+        chunk = top[start:start + 256]
+        disp = -minimum_image_in_plane(positions[bottom][None] - positions[chunk][:, None], cell)
+        # among the images of each atom, the one closest to the first atom's displacement
+        gap = disp[..., :2] - d0[:2]
+        best = np.argmin(np.einsum("abk,abk->ab", gap, gap), axis=1)
+        total += disp[np.arange(len(chunk)), best].sum(axis=0)
+    t0 = total / len(top)
+    t0[2] = 0.0
+    return t0
 
 
 class SlidingVector:
     """Sliding vector t [A] of the top layer relative to AA stacking, continuous in time.
 
-    At construction, t is found from the registry of the two layers: each top atom of the first
-    species is paired with the nearest bottom atom of the same species (shortest periodic image),
-    and the in-plane displacements are averaged, choosing for every atom the image closest to the
-    first atom's. Afterwards t follows the difference of the layers' mean unwrapped positions, so
-    its time series has no jumps. t is defined modulo lattice vectors of the monolayer.
+    At construction, t is found from the registry of the two layers
+    (:func:`registry_sliding_vector`). Afterwards t follows the difference of the layers'
+    centres of mass (mass-weighted means of the unwrapped positions), so its time series has no
+    jumps: t(x) = c_top(x) - c_bottom(x) + offset, in the plane. t is defined modulo lattice
+    vectors of the monolayer.
+
+    positions (N, 3) [A] of the starting structure; cell (3, 3) [A]; species, layer (N,) int;
+    masses (N,) [amu].
+
+    Attributes: weights (N,) (:func:`layer_weights`); offset (3,) [A], t minus the centre
+    difference, fixed at construction.
     """
 
-    def __init__(self, positions, cell, species, layer):
+    def __init__(self, positions, cell, species, layer, masses):
+        layer = np.asarray(layer)
         self.top = np.flatnonzero(layer == 1)
         self.bottom = np.flatnonzero(layer == 0)
-        if len(self.top) == 0 or len(self.bottom) == 0:
-            raise ValueError("a sliding vector needs atoms in layer 0 and layer 1")
-        s = species[self.top[0]]
-        top = self.top[species[self.top] == s]
-        bottom = self.bottom[species[self.bottom] == s]
-        if len(bottom) == 0:
-            raise ValueError("the bottom layer has none of the top layer's first species")
-        first = _minimum_image_2d(positions[bottom] - positions[top[0]], cell)
-        d0 = -first[np.argmin(np.einsum("ij,ij->i", first[:, :2], first[:, :2]))]
-        total = np.zeros(3)
-        for start in range(0, len(top), 256):
-            chunk = top[start:start + 256]
-            disp = -_minimum_image_2d(positions[bottom][None] - positions[chunk][:, None], cell)
-            # among the images of each atom, the one closest to the first atom's displacement
-            gap = disp[..., :2] - d0[:2]
-            best = np.argmin(np.einsum("abk,abk->ab", gap, gap), axis=1)
-            total += disp[np.arange(len(chunk)), best].sum(axis=0)
-        t0 = total / len(top)
-        t0[2] = 0.0
-        self.offset = t0 - self._mean_difference(positions)
+        self.weights = layer_weights(masses, layer)
+        t0 = registry_sliding_vector(positions, cell, species, layer)
+        self.offset = t0 - self.centre_difference(positions)
 
-    def _mean_difference(self, positions):
-        diff = positions[self.top].mean(axis=0) - positions[self.bottom].mean(axis=0)
+    def centre_difference(self, positions):
+        """In-plane difference (3,) [A] (z = 0) of the top and bottom layers' centres of mass,
+        positions (N, 3) [A]."""
+        w = self.weights
+        diff = (w[self.top, None] * positions[self.top]).sum(axis=0) \
+            - (w[self.bottom, None] * positions[self.bottom]).sum(axis=0)
         diff[2] = 0.0
         return diff
 
     def __call__(self, positions):
         """t (3,) [A] for positions (N, 3) [A] (unwrapped, as the engine keeps them)."""
-        return self._mean_difference(positions) + self.offset
+        return self.centre_difference(positions) + self.offset

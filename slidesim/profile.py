@@ -3,16 +3,20 @@
 For each sliding vector t the top layer is shifted rigidly over the bottom one, the interlayer
 distance d is optimised (layers kept flat), and the energy per primitive cell is reported
 relative to the lowest point. This is the standard check of an interlayer model against DFT
-(AB = BA, the saddle point SP and AA above them).
+(AB = BA, the saddle point SP and AA above them). The scanner is
+:class:`slidesim.rigid.RigidBilayer`, at the model's own lattice constant (its catalog entry)
+unless one is given.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
-from slidesim.models import build_model
-from slidesim.structures import STACKINGS, bilayer
+from slidesim.geometry import STACKINGS
+from slidesim.rigid import RigidBilayer
+
+#: interlayer distances [A] searched by the profile
+PROFILE_BRACKET = (2.8, 4.2)
 
 
 @dataclass
@@ -27,45 +31,33 @@ class ProfilePoint:
     relative_meV: float = 0.0
 
 
-class StackingEnergy:
-    """Energy per primitive cell [eV] of a rigid flat bilayer as a function of (s, d).
+def StackingEnergy(material="BN", model="bn-ilp", lattice=None, supercell=(1, 1),
+                   model_options=None):
+    """The scanner of the profile: a :class:`~slidesim.rigid.RigidBilayer` of the catalog model
+    ``model`` (energy per primitive cell [eV] as ``scanner(s, d)``, ``relax(s)`` -> (d [A],
+    energy [eV])), without a dipole source.
 
-    material, model: names (see slidesim.models); lattice [A]; supercell: repetitions used for
-    the evaluation (1 x 1 is exact for a perfect lattice: every periodic image counts);
-    model_options: the model's options (e.g. ``{"path": FILE}`` for a torchscript model).
+    material, model: names (see slidesim.models); lattice [A] (None: the model's own);
+    supercell: repetitions used for the evaluation (1 x 1 is exact for a perfect lattice: every
+    periodic image counts); model_options: the model's options (e.g. ``{"path": FILE}`` for a
+    torchscript model).
     """
-
-    def __init__(self, material="BN", model="bn-ilp", lattice=None, supercell=(1, 1),
-                 model_options=None):
-        self.material, self.lattice, self.supercell = material, lattice, supercell
-        probe = bilayer(material, supercell, "AA", lattice)
-        self.model = build_model(model, probe.species_names, probe, **(model_options or {}))
-        self.n_cells = supercell[0] * supercell[1]
-
-    def __call__(self, fraction, distance):
-        state = bilayer(self.material, self.supercell, fraction, self.lattice, distance)
-        lists = self.model.neighbor_lists(skin=0.0)
-        result = self.model.compute(state.positions[0], state.cell, state.species, state.layer,
-                                    lists)
-        return result.energy / self.n_cells
-
-    def relax_distance(self, fraction, bracket=(2.8, 4.2)):
-        """Optimal interlayer distance d [A] and energy per cell [eV] at sliding fraction s."""
-        found = minimize_scalar(lambda d: self(fraction, d), bounds=bracket, method="bounded",
-                                options={"xatol": 1e-6})
-        return found.x, found.fun
+    return RigidBilayer.of_model(model, material, lattice, dipole=None,
+                                 model_options=model_options, supercell=supercell,
+                                 bracket=PROFILE_BRACKET)
 
 
 def sliding_profile(material="BN", model="bn-ilp", lattice=None, stackings=("AA", "BA", "SP", "AB"),
                     path_points=0, model_options=None):
     """Optimised energies of named stackings, plus ``path_points`` evenly spaced fractions from
-    AA (s = 0) to AA (s = 1) along (b - a). Returns a list of :class:`ProfilePoint`."""
-    energy = StackingEnergy(material, model, lattice, model_options=model_options)
+    AA (s = 0) to AA (s = 1) along (b - a), at lattice constant ``lattice`` [A] (None: the
+    model's own, from the catalog). Returns a list of :class:`ProfilePoint`."""
+    scanner = StackingEnergy(material, model, lattice, model_options=model_options)
     points = [(name, STACKINGS[name]) for name in stackings]
     points += [(f"s={s:.4f}", s) for s in np.linspace(0.0, 1.0, path_points)] if path_points else []
     out = []
     for name, fraction in points:
-        d, e = energy.relax_distance(fraction)
+        d, e = scanner.relax(fraction)
         out.append(ProfilePoint(name, fraction, d, e))
     e_min = min(p.energy for p in out)
     for p in out:

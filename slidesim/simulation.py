@@ -144,7 +144,8 @@ class Simulation:
                                for _ in range(self.state.n_replicas)]
         # from the starting structure, also on restarts: the unwrapped positions continue from
         # it, so t stays continuous (a fresh registry pairing could differ by a lattice vector)
-        self.sliding = SlidingVector(start.positions[0], start.cell, start.species, start.layer)
+        self.sliding = SlidingVector(start.positions[0], start.cell, start.species, start.layer,
+                                     start.masses)
         if deck.system["kind"] == "bilayer":
             n1, n2 = deck.system.get("cells", (1, 1))
             self.lattice = HexLattice.from_constant(np.linalg.norm(start.cell[0]) / n1, (n1, n2),

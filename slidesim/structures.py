@@ -1,9 +1,10 @@
 """Builders of bilayers of honeycomb monolayers (h-BN; MoS2 later) in any stacking.
 
-Geometry (as in the paper and DESIGN.md): a = (a, 0, 0), b = (-a/2, a sqrt(3)/2, 0), c along z;
-periodic in a and b, open along z. The sliding vector t is the in-plane displacement of the top
-layer relative to AA stacking: t_AA = 0, t_BA = (b - a)/3, t_SP = (b - a)/2, t_AB = 2(b - a)/3.
-In BA the top N sits over the bottom B; in AB the top B sits over the bottom N.
+Geometry (as in the paper and DESIGN.md; :mod:`slidesim.geometry`): a = (a, 0, 0),
+b = (-a/2, a sqrt(3)/2, 0), c along z; periodic in a and b, open along z. The sliding vector t is
+the in-plane displacement of the top layer relative to AA stacking: t_AA = 0, t_BA = (b - a)/3,
+t_SP = (b - a)/2, t_AB = 2(b - a)/3. In BA the top N sits over the bottom B; in AB the top B
+sits over the bottom N.
 """
 
 from dataclasses import dataclass
@@ -11,48 +12,53 @@ from dataclasses import dataclass
 import numpy as np
 
 from slidesim import units
+from slidesim.geometry import STACKINGS, primitive_cell, sliding_vector  # noqa: F401
+from slidesim.models.catalog import model_entry
 from slidesim.state import State
-
-#: stackings by name, as fractions of (b - a) from AA
-STACKINGS = {"AA": 0.0, "BA": 1.0 / 3.0, "SP": 0.5, "AB": 2.0 / 3.0}
 
 
 @dataclass(frozen=True)
 class Monolayer:
-    """A honeycomb monolayer: species and fractional (a, b) positions and heights [A] of its basis."""
+    """A honeycomb monolayer: species and fractional (a, b) positions and heights [A] of its
+    basis; ``model``: the catalog model whose lattice constant and interlayer distance are the
+    material's defaults (:mod:`slidesim.models.catalog`)."""
 
     name: str
     species: tuple
     fractional: tuple
     heights: tuple
-    lattice: float          # default lattice constant [A]
-    interlayer: float       # default interlayer distance [A] (between the layers' mid-planes)
+    model: str
+
+    @property
+    def lattice(self):
+        """Default lattice constant a [A]: that of the material's model."""
+        return model_entry(self.model).lattice
+
+    @property
+    def interlayer(self):
+        """Default interlayer distance d [A] (between the layers' mid-planes): the model's."""
+        return model_entry(self.model).distance
 
 
 MONOLAYERS = {
-    # h-BN: the stock bn-ilp model's optimum (reference/README.md); the paper's DFT has
-    # a = 2.511 A, d = 3.074 A.
-    "BN": Monolayer("BN", ("B", "N"), ((0.0, 0.0), (1 / 3, 2 / 3)), (0.0, 0.0), 2.5045, 3.235),
+    # h-BN: the stock bn-ilp model's optimum, a = 2.5045 A, d = 3.235 A (reference/README.md);
+    # a command run with another model takes that model's values from the catalog
+    "BN": Monolayer("BN", ("B", "N"), ((0.0, 0.0), (1 / 3, 2 / 3)), (0.0, 0.0), "bn-ilp"),
 }
 
 
-def primitive_cell(a):
-    """In-plane primitive vectors (2, 3) [A] for lattice constant ``a`` [A]."""
-    return np.array([[a, 0.0, 0.0], [-a / 2, a * np.sqrt(3) / 2, 0.0]])
+def monolayer(material):
+    """The :class:`Monolayer` called ``material``; ValueError naming the known ones otherwise."""
+    mono = MONOLAYERS.get(str(material))
+    if mono is None:
+        raise ValueError(f"unknown material {material!r}; known: {', '.join(MONOLAYERS)}")
+    return mono
 
 
 def sliding_vector_of(stacking, a):
-    """Sliding vector t [A] (3,) for a stacking name (AA, AB, BA, SP) or a fraction of (b - a)."""
-    if isinstance(stacking, str):
-        key = stacking.upper()
-        if key not in STACKINGS:
-            raise ValueError(f"unknown stacking {stacking!r}; choose one of {', '.join(STACKINGS)}"
-                             " or give a sliding vector")
-        fraction = STACKINGS[key]
-    else:
-        fraction = float(stacking)
-    prim = primitive_cell(a)
-    return fraction * (prim[1] - prim[0])
+    """Sliding vector t [A] (3,) for a stacking name (AA, AB, BA, SP) or a fraction of (b - a)
+    (:func:`slidesim.geometry.sliding_vector`)."""
+    return sliding_vector(stacking, a)
 
 
 def bilayer(material="BN", supercell=(1, 1), stacking="BA", lattice=None, interlayer=None,
@@ -65,9 +71,7 @@ def bilayer(material="BN", supercell=(1, 1), stacking="BA", lattice=None, interl
     vacuum: cell height c [A]; z_bottom: height of the bottom layer [A].
     Atoms are ordered bottom layer first, cell by cell, basis atom by basis atom.
     """
-    mono = MONOLAYERS.get(str(material))
-    if mono is None:
-        raise ValueError(f"unknown material {material!r}; known: {', '.join(MONOLAYERS)}")
+    mono = monolayer(material)
     n1, n2 = (int(n) for n in supercell)
     if n1 < 1 or n2 < 1:
         raise ValueError(f"supercell must be at least 1x1, got {n1}x{n2}")
@@ -77,7 +81,7 @@ def bilayer(material="BN", supercell=(1, 1), stacking="BA", lattice=None, interl
         raise ValueError("lattice constant and interlayer distance must be positive")
     prim = primitive_cell(a)
     if sliding is None:
-        t = sliding_vector_of(stacking, a)
+        t = sliding_vector(stacking, a)
     else:
         t = np.zeros(3)
         t[: len(sliding)] = sliding

@@ -36,10 +36,10 @@ def held_out_accuracy(model_path, reference, quick):
 
 
 def profiles(model_path, reference):
-    from slidesim.models import MODEL_DEFAULTS
+    from slidesim.models import model_entry
     from slidesim.profile import sliding_profile
 
-    lattice = MODEL_DEFAULTS[reference]["lattice"]
+    lattice = model_entry(reference).lattice
     out = {}
     for name, model, options in ((reference, reference, None),
                                  ("ml", "torchscript", {"path": model_path, "device": "cpu"})):
@@ -50,11 +50,11 @@ def profiles(model_path, reference):
 
 
 def thermal_state(cells, seed, amplitude=0.06):
-    from slidesim.models import MODEL_DEFAULTS
+    from slidesim.models import model_entry
     from slidesim.structures import bilayer
 
-    d = MODEL_DEFAULTS["bn-dft"]
-    state = bilayer("BN", (cells, cells), "BA", d["lattice"], d["distance"])
+    entry = model_entry("bn-dft")
+    state = bilayer("BN", (cells, cells), "BA", entry.lattice, entry.distance)
     rng = np.random.default_rng(seed)
     return state, state.positions[0] + rng.normal(0.0, amplitude, state.positions[0].shape)
 
@@ -89,6 +89,14 @@ def finite_differences(model_path):
     return {"max_force_minus_fd_eV_per_A": worst, "max_asr_violation_e": max(sums)}
 
 
+def bn_dft_geometry():
+    """Deck words for the geometry the demo model was trained at: bn-dft's (its catalog entry)."""
+    from slidesim.models import model_entry
+
+    entry = model_entry("bn-dft")
+    return f"lattice {entry.lattice} A distance {entry.distance} A"
+
+
 def run_deck(text, directory, name):
     from slidesim.deck import parse_deck
     from slidesim.io.thermo import read_thermo
@@ -102,7 +110,7 @@ def run_deck(text, directory, name):
 
 
 def nve(model_path, directory, steps):
-    text = (f"system bilayer material BN cells 4 4 stacking BA lattice 2.511 A distance 3.074 A\n"
+    text = (f"system bilayer material BN cells 4 4 stacking BA {bn_dft_geometry()}\n"
             f"model torchscript path {os.path.abspath(model_path)} device cpu\n"
             f"timestep 0.5 fs\nintegrator nve\nseed 5\nvelocities 300 K\noutput {{output}}\n"
             f"thermo every 10\ntrajectory every 0\ncheckpoint every 0\n"
@@ -119,7 +127,7 @@ def nve(model_path, directory, steps):
 
 
 def switching(model_path, directory, rate, limit_ps):
-    text = (f"system bilayer material BN cells 4 4 stacking BA lattice 2.511 A distance 3.074 A\n"
+    text = (f"system bilayer material BN cells 4 4 stacking BA {bn_dft_geometry()}\n"
             f"model torchscript path {os.path.abspath(model_path)} device cpu\n"
             f"timestep 1 fs\nintegrator nose-hoover tdamp 100 fs\nseed 11\nvelocities 300 K\n"
             f"output {{output}}\nthermo every 20\ntrajectory every 100\ncheckpoint every 0\n"

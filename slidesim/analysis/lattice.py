@@ -1,6 +1,6 @@
 """The primitive (monolayer) hexagonal lattice of a bilayer, its reciprocal, and its stacking sites.
 
-Convention (as :mod:`slidesim.structures`): a = (a, 0, 0), b = (-a/2, a sqrt(3)/2, 0), 120 degrees
+Convention (as :mod:`slidesim.geometry`): a = (a, 0, 0), b = (-a/2, a sqrt(3)/2, 0), 120 degrees
 apart; reciprocal vectors a*, b* with a . a* = b . b* = 2 pi and a . b* = b . a* = 0. A sliding
 vector t = f1 a + f2 b has fractional coordinates (f1, f2); stacking sites, relative to AA:
 t_AA = 0, t_BA = (b - a)/3, t_SP = (b - a)/2, t_AB = 2(b - a)/3, each modulo the lattice.
@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from slidesim.geometry import STACKINGS, minimum_image_in_plane, primitive_cell
+
 #: stacking sites as fractions of (b - a)
-SITES = {"AA": 0.0, "BA": 1.0 / 3.0, "SP": 0.5, "AB": 2.0 / 3.0}
+SITES = STACKINGS
 
 
 class LatticeError(ValueError):
@@ -36,7 +38,7 @@ class HexLattice:
     @classmethod
     def from_constant(cls, a, supercell=(1, 1), source="given"):
         """The standard-orientation lattice for lattice constant ``a`` [A]."""
-        vectors = np.array([[a, 0.0], [-a / 2.0, a * np.sqrt(3.0) / 2.0]])
+        vectors = np.ascontiguousarray(primitive_cell(a)[:, :2])
         return cls(vectors, tuple(supercell), source)
 
     @property
@@ -118,16 +120,12 @@ def nearest_same_species_distance(positions, cell, species, atoms, n_probe=64):
 
     positions (N, 3) [A]; cell (3, 3) [A]; species (N,) int; atoms (M,) indices.
     """
-    inverse = np.linalg.inv(cell[:2, :2])
     distances = []
     for i in atoms[:n_probe]:
         same = atoms[(species[atoms] == species[i]) & (atoms != i)]
         if len(same) == 0:
             continue
-        delta = positions[same, :2] - positions[i, :2]
-        frac = delta @ inverse
-        frac -= np.round(frac)
-        delta = frac @ cell[:2, :2]
+        delta = minimum_image_in_plane(positions[same, :2] - positions[i, :2], cell)
         shell = np.sort(np.sqrt((delta ** 2).sum(-1)))[:6]
         distances.append(shell.mean())
     if not distances:

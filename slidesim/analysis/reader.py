@@ -3,9 +3,12 @@
 Per frame, the sliding vector is the difference of the two layers' mass centres (top minus
 bottom, in the plane), each atom unwrapped across the periodic boundaries from frame to frame,
 plus a constant that makes it relative to AA stacking. That constant comes from the registry of
-the first frame (:class:`slidesim.observables.SlidingVector`: each top atom paired with the
-nearest bottom atom of its species), so t is the top layer's displacement from AA modulo a
-lattice vector, and continuous in time after that.
+the first frame (each top atom paired with the nearest bottom atom of its species), so t is the
+top layer's displacement from AA modulo a lattice vector, and continuous in time after that.
+This is the definition the run uses (:class:`slidesim.observables.SlidingVector`, same weights,
+same offset, same masses: slidesim's table, :data:`slidesim.units.ATOMIC_MASS`), so for a
+slidesim trajectory ``--sliding-source coordinates`` and ``stored`` agree to the float32
+round-off of the stored coordinates.
 
 Files: slidesim's own (``layer``, ``species``, ``stage``, ``temperature_target``,
 ``electric_field`` ...), and any other AMBER netCDF trajectory with ``coordinates``, a cell
@@ -19,12 +22,13 @@ from dataclasses import dataclass
 
 import netCDF4
 import numpy as np
-from ase.data import atomic_masses
+from ase.data import atomic_masses, chemical_symbols
 
 from slidesim.analysis.lattice import HexLattice, LatticeError, infer_lattice, lattice_from_cell
 from slidesim.io.trajectory import lengths_angles_to_cell
 from slidesim.kernels.unwrap import unwrap_layer_centres
-from slidesim.observables import SlidingVector
+from slidesim.observables import SlidingVector, layer_weights
+from slidesim.units import ATOMIC_MASS
 
 #: netCDF fill values of unwritten records are ~9.97e36; anything beyond this is not a position
 _UNWRITTEN = 1e30
@@ -130,12 +134,15 @@ def _species(dataset, path):
 
 
 def _masses(dataset, n_atoms):
+    """Masses (N,) [amu] from the atomic numbers in ``atom_types``: slidesim's mass table (the
+    run's masses) where it has the element, ASE's otherwise; all 1 without atomic numbers."""
     variables = dataset.variables
     if "atom_types" in variables:
         numbers = variables["atom_types"][:].astype(np.int64)
         numbers = numbers[0] if numbers.ndim == 2 else numbers
         if np.all((numbers > 0) & (numbers < len(atomic_masses))):
-            return atomic_masses[numbers].astype(np.float64)
+            return np.array([ATOMIC_MASS.get(chemical_symbols[z], atomic_masses[z])
+                             for z in numbers], dtype=np.float64)
     return np.ones(n_atoms)
 
 
@@ -252,11 +259,13 @@ def read_frame_series(path, lattice=None, supercell=None, block_frames=256,
                                       "the coordinates instead")
             series.interlayer = np.full(n_frames, np.nan)
             return series
-        centres = _stream_layer_centres(coordinates, n_frames, cells, species, layer,
-                                        _masses(dataset, n_atoms), block_frames)
-    registry = SlidingVector(first, cells[0], species, layer)(first)[:2]
+        masses = _masses(dataset, n_atoms)
+        vector = SlidingVector(first, cells[0], species, layer, masses)
+        centres = _stream_layer_centres(coordinates, n_frames, cells, vector.weights, layer,
+                                        block_frames)
     difference = centres[:, 1] - centres[:, 0]
-    series.sliding = difference[:, :2] - difference[0, :2] + registry
+    # t = centre difference + the registry offset of the first frame, as during the run
+    series.sliding = difference[:, :2] + vector.offset[:2]
     series.interlayer = difference[:, 2]
     return series
 
@@ -267,11 +276,9 @@ def _frame_variable(dataset, name, n_frames):
     return dataset.variables[name][:n_frames].astype(np.float64)
 
 
-def _stream_layer_centres(coordinates, n_frames, cells, species, layer, masses, block_frames):
-    """(F, 2, 3) [A] mass centres of the unwrapped bottom and top layers."""
-    weights = masses.astype(np.float64).copy()
-    for k in (0, 1):
-        weights[layer == k] /= masses[layer == k].sum()
+def _stream_layer_centres(coordinates, n_frames, cells, weights, layer, block_frames):
+    """(F, 2, 3) [A] mass centres of the unwrapped bottom and top layers; weights (N,) as
+    :func:`slidesim.observables.layer_weights`."""
     in_plane = np.ascontiguousarray(cells[:, :2, :2])
     inverse = np.linalg.inv(in_plane)
     previous = coordinates[0].astype(np.float64)

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from slidesim import units
+from slidesim.geometry import in_plane_area
 from slidesim.kernels import dipole as dipole_kernels
 from slidesim.models.base import NeighborRequest
 
@@ -45,16 +46,14 @@ class DipoleResult:
     dipole_virial: np.ndarray
 
 
-def sheet_area(cell):
-    """Area [A^2] of the periodic plane spanned by the cell rows a and b (|a x b|_z)."""
-    cell = np.asarray(cell, dtype=np.float64)
-    return abs(cell[0, 0] * cell[1, 1] - cell[0, 1] * cell[1, 0])
+#: area [A^2] of the periodic plane spanned by the cell rows a and b (|a x b|_z)
+sheet_area = in_plane_area
 
 
 def polarization_pC_per_m(dipole, cell):
     """2D polarization (3,) [pC/m] of a dipole (3,) [e A] in a cell (3, 3) [A] (per a x b area)."""
     return units.dipole_per_area_to_pC_per_m(np.asarray(dipole, dtype=np.float64),
-                                             sheet_area(cell))
+                                             in_plane_area(cell))
 
 
 def load_parameters(parameters=None):

@@ -1,9 +1,11 @@
 """Energy and polarization landscape of a bilayer over its sliding vectors (``slidesim landscape``).
 
 For each sliding vector t the top layer is shifted rigidly over the bottom one and the
-interlayer distance relaxed (:class:`slidesim.profile.StackingEnergy`); the energy per primitive
+interlayer distance relaxed (:class:`slidesim.rigid.RigidBilayer`); the energy per primitive
 cell and the polarization P(t) [pC/m] of the dipole source are recorded, over the hexagon of
 sliding vectors centred on BA (the paper's Fig. 3a) and along BA -> SP -> AB (Fig. 1b, c).
+The lattice constant and the registry-dipole parameters are the model's (its catalog entry,
+:mod:`slidesim.models.catalog`) unless given.
 """
 
 import csv
@@ -12,10 +14,8 @@ from dataclasses import dataclass
 import click
 import numpy as np
 
-from slidesim.fields.dipole import RegistryDipole, polarization_pC_per_m
-from slidesim.neighbors import built_neighbor_lists
-from slidesim.profile import StackingEnergy
-from slidesim.structures import MONOLAYERS, bilayer, primitive_cell, sliding_vector_of
+from slidesim.geometry import in_plane_area, primitive_cell, sliding_direction, sliding_vector
+from slidesim.rigid import RigidBilayer
 
 #: Eq. 3 of the paper (t from SP [A], p [e A] per DFT cell of a = 2.511 A), for the path plot
 PAPER_PATH_FIT = {"t_BA": -0.725, "p4_par": 5.82e-3, "p2_par": -1.66e-2, "p3_perp": 9.13e-3,
@@ -34,17 +34,6 @@ class LandscapePoint:
     relative_meV: float = 0.0
 
 
-class _SlidingEnergy(StackingEnergy):
-    """StackingEnergy at an arbitrary in-plane sliding vector (3,) [A] instead of a fraction."""
-
-    def __call__(self, sliding, distance):
-        state = bilayer(self.material, self.supercell, lattice=self.lattice, interlayer=distance,
-                        sliding=sliding)
-        result = self.model.compute(state.positions[0], state.cell, state.species, state.layer,
-                                    self.model.neighbor_lists(skin=0.0))
-        return result.energy / self.n_cells
-
-
 def hexagon_sliding_vectors(lattice, divisions):
     """Sliding vectors (M, 3) [A] on a triangular grid of step a / (3 divisions) filling the
     Wigner-Seitz hexagon of the lattice centred on t_BA (its corners are AA and AB)."""
@@ -60,48 +49,40 @@ def hexagon_sliding_vectors(lattice, divisions):
             # inside (or on) the hexagon: no nearer lattice point than the origin
             if all(abs(2 * u @ g) <= g @ g * (1 + 1e-9) for g in neighbours):
                 points.append(u)
-    return sliding_vector_of("BA", lattice) + np.array(points)
+    return sliding_vector("BA", lattice) + np.array(points)
 
 
 class Landscape:
     """Evaluates energies and polarizations of rigid bilayers at sliding vectors.
 
-    material, model: names (slidesim.models); lattice [A] (default: the material's);
-    dipole: a dipole source (``requests``, ``compute``), the registry dipole model by default
-    for BN, None for no polarization (NaN); distance_tolerance [A] of the relaxation.
+    material, model: names (slidesim.models); lattice [A] (default: the model's own, from its
+    catalog entry, else the material's); dipole: a dipole source (``requests``, ``compute``),
+    "default" for the model's registry dipole (its catalog entry's parameters; none for species
+    they do not cover), None for no polarization (NaN); distance_tolerance [A] of the relaxation.
     """
+
+    #: interlayer distances [A] searched when the distance is relaxed
+    bracket = (2.8, 4.2)
 
     def __init__(self, material="BN", model="bn-ilp", lattice=None, dipole="default",
                  distance_tolerance=1e-4):
-        if material not in MONOLAYERS:
-            raise ValueError(f"unknown material {material!r}; known: {', '.join(MONOLAYERS)}")
-        self.material = material
-        self.lattice = MONOLAYERS[material].lattice if lattice is None else float(lattice)
-        self.energy = _SlidingEnergy(material, model, self.lattice)
-        if isinstance(dipole, str) and dipole == "default":
-            dipole = RegistryDipole(MONOLAYERS[material].species) if material == "BN" else None
-        self.dipole = dipole
+        self.scanner = RigidBilayer.of_model(model, material, lattice, dipole,
+                                             bracket=self.bracket)
+        self.material, self.lattice = material, self.scanner.lattice
+        self.dipole = self.scanner.dipole
         self.distance_tolerance = float(distance_tolerance)
 
     def polarization(self, state):
         """P (3,) [pC/m] of a state (replica 0), NaN without a dipole source."""
         if self.dipole is None:
             return np.full(3, np.nan)
-        x = state.positions[0]
-        lists = built_neighbor_lists(self.dipole.requests, x, state.cell, state.layer)
-        result = self.dipole.compute(x, state.cell, state.species, state.layer, lists)
-        return polarization_pC_per_m(result.dipole, state.cell)
+        return self.scanner.dipole_of(state)[0]
 
     def point(self, sliding):
         """:class:`LandscapePoint` at sliding vector (3,) [A], distance relaxed."""
-        from scipy.optimize import minimize_scalar
-
-        found = minimize_scalar(lambda d: self.energy(sliding, d), bounds=(2.8, 4.2),
-                                method="bounded", options={"xatol": self.distance_tolerance})
-        state = bilayer(self.material, (1, 1), lattice=self.lattice, interlayer=found.x,
-                        sliding=sliding)
-        return LandscapePoint(np.asarray(sliding, float), float(found.x), float(found.fun),
-                              self.polarization(state))
+        distance, energy = self.scanner.relax(sliding, tolerance=self.distance_tolerance)
+        return LandscapePoint(np.asarray(sliding, float), distance, energy,
+                              self.scanner.polarization(sliding, distance))
 
     def hexagon(self, divisions=3):
         """Points over the hexagon of sliding vectors centred on BA."""
@@ -109,15 +90,13 @@ class Landscape:
 
     def path(self, n_points=13):
         """Points from BA to AB through SP, evenly spaced along (b - a)."""
-        prim = primitive_cell(self.lattice)
-        return [self.point(s * (prim[1] - prim[0]))
+        return [self.point(sliding_vector(s, self.lattice))
                 for s in np.linspace(1.0 / 3.0, 2.0 / 3.0, int(n_points))]
 
     def path_coordinates(self, points):
         """(t from SP [A], P along b - a, P_perp) of path points, as three (n,) arrays."""
-        prim = primitive_cell(self.lattice)
-        length = np.linalg.norm(prim[1] - prim[0])
-        u = (prim[1] - prim[0]) / length
+        length = np.sqrt(3.0) * self.lattice  # |b - a|
+        u = sliding_direction(self.lattice)
         t_sp = np.array([p.sliding @ u for p in points]) - 0.5 * length
         p_par = np.array([p.polarization @ u for p in points])
         return t_sp, p_par, np.array([p.polarization[2] for p in points])
@@ -191,7 +170,7 @@ def plot_path(landscape, points, path):
     t_sp, p_par, p_perp = landscape.path_coordinates(points)
     fit = PAPER_PATH_FIT
     t = np.linspace(t_sp.min(), t_sp.max(), 200)
-    to_pc = units.dipole_per_area_to_pC_per_m(1.0, np.sqrt(3) / 2 * fit["lattice"] ** 2)
+    to_pc = units.dipole_per_area_to_pC_per_m(1.0, in_plane_area(primitive_cell(fit["lattice"])))
     t_ba = fit["t_BA"]
     eq3_par = (fit["p4_par"] * (t**4 - t_ba**4) + fit["p2_par"] * (t**2 - t_ba**2)) * to_pc
     eq3_perp = (fit["p3_perp"] * (t**3 - 3 * t_ba**2 * t)) * to_pc
@@ -214,7 +193,7 @@ def plot_path(landscape, points, path):
 @click.option("--model", default="bn-ilp", show_default=True, help="Model name.")
 @click.option("--material", default="BN", show_default=True, help="Monolayer material.")
 @click.option("--lattice", type=float, default=None,
-              help="Lattice constant a [A] (default: the material's).")
+              help="Lattice constant a [A] (default: the model's own, e.g. 2.511 A for bn-dft).")
 @click.option("--divisions", type=int, default=3, show_default=True,
               help="Hexagon grid: a / (3 divisions) between sliding vectors.")
 @click.option("--path-points", type=int, default=13, show_default=True,

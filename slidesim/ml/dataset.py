@@ -21,18 +21,19 @@ import tempfile
 
 import numpy as np
 
-from slidesim.structures import bilayer
+from slidesim.structures import bilayer, monolayer
 
 DEFAULT_TEMPERATURES = (100.0, 300.0, 1000.0, 2000.0, 3000.0)
 
 
 def reference_model(name, state):
-    """(model, dipole source) of a classical model with its registry dipole parameters."""
+    """(model, dipole source) of a classical model with its registry dipole parameters (those
+    of its catalog entry, slidesim.models.catalog)."""
     from slidesim.fields.dipole import RegistryDipole
-    from slidesim.models import MODEL_DEFAULTS, build_model
+    from slidesim.models import build_model, model_entry
 
     model = build_model(name, state.species_names, state)
-    dipole = RegistryDipole(state.species_names, MODEL_DEFAULTS.get(name, {}).get("dipole"))
+    dipole = RegistryDipole(state.species_names, model_entry(name).dipole)
     return model, dipole
 
 
@@ -77,16 +78,16 @@ def to_atoms(state, positions, result, charges, config_type, temperature):
 def slide_frames(model_name="bn-dft", cells=3, grid=6, distances=(-0.15, 0.0, 0.3),
                  displacement=0.03, seed=0):
     """Rigid slides t = (u a + v b) for u, v on a grid x grid mesh, at d0 + each offset [A],
-    every atom displaced by a Gaussian of ``displacement`` [A]; returns ase.Atoms frames."""
-    from slidesim.models import MODEL_DEFAULTS
+    every atom displaced by a Gaussian of ``displacement`` [A]; d0 and the lattice constant are
+    the model's (its catalog entry), else h-BN's defaults. Returns ase.Atoms frames."""
+    from slidesim.models import model_entry
 
-    defaults = MODEL_DEFAULTS.get(model_name, {})
+    entry = model_entry(model_name)
     rng = np.random.default_rng(seed)
-    base = bilayer("BN", (cells, cells), "AA", lattice=defaults.get("lattice"),
-                   interlayer=defaults.get("distance"))
+    base = bilayer("BN", (cells, cells), "AA", lattice=entry.lattice, interlayer=entry.distance)
     model, dipole = reference_model(model_name, base)
     a, b = base.cell[0] / cells, base.cell[1] / cells
-    d0 = defaults.get("distance", 3.235)
+    d0 = entry.distance if entry.distance is not None else monolayer("BN").interlayer
     top = base.layer == 1
     frames = []
     for offset in distances:

@@ -9,18 +9,21 @@ Same terms as bn-ilp (Tersoff + ILP + shielded Coulomb), with refitted parameter
   bilayer is stress-free at a = 2.511 A (energies unchanged; docs/validation.md says why);
 - ``params/BN_dft_dipole.json``: the registry dipole refitted at bn-dft's relaxed geometry.
 
-Run it at ``lattice 2.511`` (slidesim.structures' BN default, 2.5045 A, is bn-ilp's).
+Its lattice (2.511 A), distance (3.074 A) and dipole parameters are its catalog entry's
+(:func:`slidesim.models.catalog.model_entry`), which every command takes when a deck or option
+leaves them open.
 """
 
 import os
 
-from slidesim.models import PARAMS_DIR
+from slidesim.models.catalog import PARAMS_DIR, model_entry
 
 ILP_FILE = os.path.join(PARAMS_DIR, "BN_dft.ILP")
 TERSOFF_FILE = os.path.join(PARAMS_DIR, "BN_dft.tersoff")
-DIPOLE_PARAMETERS = os.path.join(PARAMS_DIR, "BN_dft_dipole.json")
-#: the DFT lattice constant bn-dft is stress-free at [A]
-LATTICE_A = 2.511
+#: the registry-dipole parameters refitted to bn-dft (its catalog entry's)
+DIPOLE_PARAMETERS = model_entry("bn-dft").dipole
+#: the DFT lattice constant bn-dft is stress-free at [A] (its catalog entry's)
+LATTICE_A = model_entry("bn-dft").lattice
 
 
 def bn_dft(species_names, state=None, tersoff=None, ilp=None):

@@ -12,7 +12,7 @@ import json
 import os
 
 from slidesim.models import build_model
-from slidesim.structures import MONOLAYERS
+from slidesim.structures import monolayer
 from slidesim.validation.fit import (DEFAULT_FREE, DEFAULT_TERSOFF_FILE, IlpFit,
                                      tersoff_factor_for_lattice)
 from slidesim.validation.fit_dipole import fit_dipole
@@ -56,7 +56,7 @@ def calibrate(suite, out_dir, name="BN_dft", free=DEFAULT_FREE, base_ilp=None,
     result.tersoff_factor = factor
     log(f"Tersoff: lengths x {factor:.8f} (stress-free flat AB bilayer at a = {result.lattice} A)")
     write_rescaled_tersoff(base_tersoff, paths["tersoff"], factor,
-                           MONOLAYERS[suite.material].species, header=[
+                           monolayer(suite.material).species, header=[
         f"DATE: {stamp} UNITS: metal  written by `slidesim fit` (slidesim/validation/fit.py)",
         f"Tersoff B/N of Kinaci, Haskins, Sevik, Cagin, PRB 86, 115410 (2012) "
         f"({os.path.basename(base_tersoff)})",
@@ -66,7 +66,7 @@ def calibrate(suite, out_dir, name="BN_dft", free=DEFAULT_FREE, base_ilp=None,
         f"a = {result.lattice} A (DFT).",
     ])
     if dipole:
-        model = build_model("bn-ilp", MONOLAYERS[suite.material].species,
+        model = build_model("bn-ilp", monolayer(suite.material).species,
                             tersoff=paths["tersoff"], ilp=paths["ilp"])
         parameters = fit_dipole(suite, RigidBilayer(model, result.lattice, suite.material))
         with open(paths["dipole"], "w") as handle:

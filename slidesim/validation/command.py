@@ -45,20 +45,22 @@ def _load(suite_dir):
 @click.option("--plot/--no-plot", default=True, show_default=True)
 def validate(model_names, suite_dir, ilp, tersoff, dipole, lattice, output, plot):
     """Compare a model with a DFT suite; exit status 1 when anything is out of tolerance."""
-    from slidesim.models import MODELS
-    from slidesim.structures import MONOLAYERS
+    from slidesim.models import model_entry
+    from slidesim.rigid import default_dipole
+    from slidesim.structures import monolayer
     from slidesim.validation import report
-    from slidesim.validation.evaluate import default_dipole, evaluate
+    from slidesim.validation.evaluate import evaluate
 
     suite = _load(suite_dir)
     options = {k: v for k, v in (("ilp", ilp), ("tersoff", tersoff)) if v}
     evaluations = []
     for name in model_names:
-        if name not in MODELS:
-            click.echo(f"slidesim: error: unknown model '{name}'; known: {', '.join(MODELS)}",
-                       err=True)
+        try:
+            model_entry(name)
+            source = default_dipole(name, monolayer(suite.material).species, dipole)
+        except ValueError as err:
+            click.echo(f"slidesim: error: {err}", err=True)
             sys.exit(2)
-        source = default_dipole(name, MONOLAYERS[suite.material].species, dipole)
         try:
             evaluation = evaluate(suite, name, lattice, source, options)
         except (ValueError, OSError) as err:

@@ -3,7 +3,7 @@
 Geometry: rigid flat 1 x 1 bilayers (exact for a perfect lattice), the interlayer distance
 relaxed at every sliding vector, at the model's own zero-stress lattice constant unless one is
 given. Polarizations and Born charges come from the model's dipole source (the registry dipole
-model for h-BN; bn-dft has its own fitted parameter file).
+model with the parameters of the model's catalog entry: bn-dft has its own fitted file).
 """
 
 import json
@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from slidesim.geometry import STACKINGS
 from slidesim.models import build_model
 from slidesim.neighbors import NeighborList
-from slidesim.structures import MONOLAYERS, STACKINGS
-from slidesim.validation.rigid import RigidBilayer
+from slidesim.rigid import RigidBilayer, default_dipole  # noqa: F401 (default_dipole: API)
+from slidesim.structures import monolayer
 
 #: tolerances of the physics sanity checks every evaluation makes
 SYMMETRY_TOLERANCE_MEV = 0.01     # |E(AB) - E(BA)| [meV/cell]
@@ -80,20 +81,6 @@ class Evaluation:
         return json.dumps(self.to_dict(), indent=1)
 
 
-def default_dipole(model_name, species_names, parameters=None):
-    """The dipole source of a model: RegistryDipole with ``parameters`` (JSON path), else the
-    model's own fit (bn-dft) or the shipped h-BN fit; None for species it does not cover."""
-    from slidesim.fields.dipole import RegistryDipole
-    from slidesim.models.bn_dft import DIPOLE_PARAMETERS
-
-    if parameters is None and model_name == "bn-dft":
-        parameters = DIPOLE_PARAMETERS
-    try:
-        return RegistryDipole(species_names, parameters)
-    except ValueError:
-        return None
-
-
 def evaluate(suite, model_name="bn-dft", lattice=None, dipole="default", model_options=None):
     """:class:`Evaluation` of the model called ``model_name`` on a loaded suite.
 
@@ -101,11 +88,11 @@ def evaluate(suite, model_name="bn-dft", lattice=None, dipole="default", model_o
     dipole: a dipole source, "default" (:func:`default_dipole`) or None;
     model_options: keyword options of build_model (e.g. {"ilp": "my.ILP"}).
     """
-    species = MONOLAYERS[suite.material].species
+    species = monolayer(suite.material).species
     model = build_model(model_name, species, **(model_options or {}))
     if isinstance(dipole, str) and dipole == "default":
         dipole = default_dipole(model_name, species)
-    probe = RigidBilayer(model, MONOLAYERS[suite.material].lattice, suite.material)
+    probe = RigidBilayer(model, None, suite.material)
     equilibrium = probe.equilibrium_lattice()
     a = equilibrium if lattice is None else float(lattice)
     rigid = RigidBilayer(model, a, suite.material, dipole)
@@ -158,7 +145,7 @@ def evaluate(suite, model_name="bn-dft", lattice=None, dipole="default", model_o
 
 
 def _path_profile(rigid, fractions, path):
-    length = np.sqrt(3.0) * rigid.lattice
+    length = np.sqrt(3.0) * rigid.lattice  # |b - a|
     u = rigid.sliding_direction()
     e_ba = path[0][1]
     profile = {"t_from_SP_A": ((fractions - 0.5) * length).tolist(),

@@ -19,7 +19,7 @@ from scipy.optimize import brentq, least_squares
 
 from slidesim.models import build_model
 from slidesim.models.ilp import DEFAULT_ILP_FILE
-from slidesim.structures import MONOLAYERS
+from slidesim.structures import monolayer
 from slidesim.validation.parameter_files import (read_ilp_entries, scaled_ilp_entries,
                                                  write_ilp_file, write_rescaled_tersoff)
 from slidesim.validation.rigid import RigidBilayer
@@ -74,7 +74,7 @@ class IlpFit:
         self.suite, self.free = suite, tuple(free)
         self.base_ilp, self.base_tersoff = base_ilp, base_tersoff
         self.entries = read_ilp_entries(base_ilp)
-        self.species = MONOLAYERS[suite.material].species
+        self.species = monolayer(suite.material).species
         self.lattice = float(suite.get("lattice")["value_A"])
         self.prior_width = float(prior_width)
         self._dir = tempfile.mkdtemp(prefix="slidesim-fit-")
@@ -143,7 +143,7 @@ def tersoff_factor_for_lattice(ilp_file, target, base_tersoff=DEFAULT_TERSOFF_FI
                                material="BN"):
     """Length factor of the tersoff file that makes the flat AB bilayer (with ``ilp_file``)
     stress-free at lattice constant ``target`` [A] (zero of dE/da by root finding)."""
-    species = MONOLAYERS[material].species
+    species = monolayer(material).species
     work = tempfile.mkdtemp(prefix="slidesim-tersoff-")
 
     def lattice_error(factor):

@@ -11,6 +11,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from slidesim.fields.dipole import RegistryDipole, load_parameters
+from slidesim.geometry import in_plane_area
 from slidesim.neighbors import NeighborList
 from slidesim.units import dipole_per_area_to_pC_per_m
 
@@ -62,7 +63,7 @@ def fit_dipole(suite, rigid, anchor_weight=20.0):
         for key, request in dipole.requests.items():
             lists[key] = NeighborList(request.cutoff, skin=0.0, mode=request.mode)
             lists[key].build(state.positions[0], state.cell, state.layer)
-        geometry[s] = (state, lists, abs(np.linalg.det(state.cell[:2, :2])))
+        geometry[s] = (state, lists, in_plane_area(state.cell))
 
     def polarization(s):
         state, lists, area = geometry[s]
