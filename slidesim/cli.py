@@ -82,7 +82,7 @@ def run(deck, check, restart, steps, threads, progress):
                f"{len(parsed.stages)} stages, {parsed.total_steps} steps "
                f"({parsed.total_steps * parsed.timestep:g} ps)")
     if check:
-        simulation._compute()
+        simulation.evaluate()
         click.echo(f"{summary}\ndeck OK")
         return
     click.echo(summary, err=True)

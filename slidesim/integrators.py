@@ -81,12 +81,12 @@ class NoseHooverChain(VelocityVerlet):
         v = state.velocities[replica]
         t_now = temperature(v, state.masses)
         factor = kern.nose_hoover_chain_half_step(
-            state.thermostat[replica], t_now, t_target, degrees_of_freedom(state.n_atoms),
+            state.nose_hoover[replica], t_now, t_target, degrees_of_freedom(state.n_atoms),
             1.0 / self.tdamp, self.timestep, self.loops, units.BOLTZMANN)
         kern.scale(v, factor)
 
     def setup(self, state, replica, t_target):
-        kern.nose_hoover_chain_init(state.thermostat[replica], degrees_of_freedom(state.n_atoms),
+        kern.nose_hoover_chain_init(state.nose_hoover[replica], degrees_of_freedom(state.n_atoms),
                                     1.0 / self.tdamp)
 
     def first_half(self, state, replica, forces, t_target):
@@ -98,7 +98,7 @@ class NoseHooverChain(VelocityVerlet):
         self._chain_step(state, replica, t_target)
 
     def reservoir_energy(self, state, replica, t_target):
-        return kern.nose_hoover_chain_energy(state.thermostat[replica], t_target,
+        return kern.nose_hoover_chain_energy(state.nose_hoover[replica], t_target,
                                              degrees_of_freedom(state.n_atoms), 1.0 / self.tdamp,
                                              units.BOLTZMANN)
 
@@ -106,13 +106,12 @@ class NoseHooverChain(VelocityVerlet):
 class Langevin(VelocityVerlet):
     """Langevin dynamics, BAOAB splitting (Leimkuhler & Matthews 2013). damp [ps] = 1/friction.
 
-    ``state.thermostat[r, 0, 0]`` accumulates the energy [eV] that went into the bath, so that
+    ``state.bath_energy[r]`` accumulates the energy [eV] that went into the bath, so that
     potential + kinetic + it is conserved up to the discretisation error. Random numbers come from
     the replica's generator in ``state.rng_states`` (restarts continue the same stream).
     """
 
     name = "langevin"
-    chain_length = 1
 
     def __init__(self, timestep, damp=0.1):
         super().__init__(timestep)
@@ -134,11 +133,11 @@ class Langevin(VelocityVerlet):
         kern.langevin_thermalize(v, m, c, np.sqrt(1.0 - c * c),
                                  units.BOLTZMANN * t_target / units.MVV2E, noise)
         kern.remove_momentum(v, m)
-        state.thermostat[replica, 0, 0] += ke_before - kern.kinetic_energy(v, m, units.MVV2E)
+        state.bath_energy[replica] += ke_before - kern.kinetic_energy(v, m, units.MVV2E)
         kern.drift(x, v, 0.5 * dt)
 
     def reservoir_energy(self, state, replica, t_target):
-        return state.thermostat[replica, 0, 0]
+        return state.bath_energy[replica]
 
 
 def initial_velocities(masses, temperature_K, generator):

@@ -1,46 +1,49 @@
 """The driver: turns a deck into a running simulation of R replicas.
 
-One step (all replicas)::
+The run is a loop over :func:`slidesim.step.step` (one MD step of all replicas, no I/O, see
+there and docs/engine.md), with, after every step::
 
-    integrator.first_half      (each replica: thermostat half step, kick, drift)
-    model.compute_batch        (all replicas in one call: neighbour lists updated when needed;
-                                energy, forces, virial; a machine-learned term batches them)
-    integrator.second_half     (each replica: kick, thermostat half step)
+    guards.check_replica(...)       non-finite forces or a run-away temperature stop the run
+    schedule.advance(state)         count the step
+    switching.observe(...)          switching events (when fields or 'stop switched' are used)
+    thermo / trajectory observe     rows and frames when due (and on a stage's last step)
+    schedule.next_stage(state)      at the end of a stage (or when its stop condition holds)
+    checkpointer / progress         checkpoint when due; the progress bar
 
-Observers (thermo rows, trajectory frames, checkpoints) run between steps, where the state is
-consistent. Ctrl-C and SIGTERM are noted by a handler and acted on between steps: the trajectory
-is flushed and a checkpoint written. Non-finite forces or a run-away temperature stop the run
-without overwriting the last good checkpoint.
+Everything that changes is in ``Simulation.state`` (:class:`slidesim.state.State`); a checkpoint
+is that state, so a restart continues bit for bit. Ctrl-C and SIGTERM are noted by a handler
+and acted on between steps (:mod:`slidesim.guards`): the trajectory is flushed and a checkpoint
+written.
 """
 
 import hashlib
 import os
-import signal
 import sys
-import threading
 import time as wallclock
 
 import numpy as np
 
 from slidesim import integrators as integ
 from slidesim import units
+from slidesim.analysis.lattice import HexLattice, infer_lattice
 from slidesim.deck import Deck
+from slidesim.fields.coupling import DipoleTerm, FieldCoupling
+from slidesim.guards import SimulationError, StopSignals, check_replica, temperature_limit
 from slidesim.io.checkpoint import read_checkpoint, write_checkpoint
 from slidesim.io.structures import read_structure
-from slidesim.io.thermo import ThermoWriter
-from slidesim.io.trajectory import TrajectoryWriter
 from slidesim.kernels.integrators import kinetic_energy, remove_momentum
-from slidesim.analysis.lattice import HexLattice, infer_lattice
-from slidesim.switch_watch import SwitchWatch
-from slidesim.models import MODEL_DEFAULTS, build_model
+from slidesim.models import build_model
+from slidesim.models.catalog import model_entry
 from slidesim.models.model import Model
 from slidesim.observables import SlidingVector
+from slidesim.observers import (Checkpointer, ProgressBar, SwitchingLog, ThermoLog, TrajectoryLog,
+                                replica_suffix)
+from slidesim.schedule import Schedule
 from slidesim.state import State
+from slidesim.step import Engine, step
 from slidesim.structures import bilayer
 
-
-class SimulationError(RuntimeError):
-    """The run cannot go on (blow-up, bad restart); the message says why and what to do."""
+__all__ = ["Simulation", "SimulationError", "build_state", "build_integrator", "replica_suffix"]
 
 
 def beside_deck(deck, path):
@@ -55,9 +58,9 @@ def build_state(deck):
     system = deck.system
     if system["kind"] == "file":
         return read_structure(beside_deck(deck, system["path"]))
-    defaults = MODEL_DEFAULTS.get(deck.model.get("name"), {})
-    lattice = system.get("lattice", defaults.get("lattice"))
-    distance = system.get("distance", defaults.get("distance"))
+    entry = model_entry(deck.model["name"])
+    lattice = system.get("lattice", entry.lattice)
+    distance = system.get("distance", entry.distance)
     return bilayer(system.get("material", "BN"), system.get("cells", (1, 1)),
                    system.get("stacking", "BA"), lattice, distance,
                    system.get("sliding"), system.get("vacuum", 40.0))
@@ -74,21 +77,40 @@ def build_integrator(deck):
     return integ.Langevin(deck.timestep, options.get("damp", 100 * deck.timestep))
 
 
-def replica_suffix(replica):
-    """'' for replica 0, '.r1', '.r2', ... for the others (traj.nc, traj.r1.nc, ...)."""
-    return "" if replica == 0 else f".r{replica}"
+def fresh_state(deck, start, integrator):
+    """R replicas of the structure ``start`` with Maxwell-Boltzmann velocities (seed, replica)."""
+    n_rep = deck.replicas
+    state = start.replicate(n_rep)
+    state.nose_hoover = np.zeros((n_rep, 3, integrator.chain_length))
+    t_init = deck.velocities if deck.velocities is not None else deck.stages[0].t_start
+    state.rng_states = []
+    for r in range(n_rep):
+        generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence([deck.seed, r])))
+        state.velocities[r] = integ.initial_velocities(state.masses, t_init, generator)
+        state.rng_states.append(generator.bit_generator.state)
+    return state
 
 
-def target_temperature(stage, stage_step):
-    """Target temperature [K] while taking step ``stage_step + 1`` of ``stage`` (linear ramp,
-    as LAMMPS's ``fix nvt temp Tstart Tstop``: the ramp ends exactly at the stage's last step)."""
-    return stage.t_start + (stage.t_stop - stage.t_start) * (stage_step + 1) / stage.n_steps
+def build_model_of(deck, state):
+    """The deck's model for ``state``'s atoms, with its Born-charge source as a term when the
+    deck couples a field (``born_charges registry`` or ``model``)."""
+    options = {k: v for k, v in deck.model.items() if k not in ("name", "line")}
+    for key in ("path", "tersoff", "ilp"):  # model files, like structures, live beside the deck
+        if key in options:
+            options[key] = beside_deck(deck, options[key])
+    start = State(state.initial_positions, None, state.cell, state.species, state.species_names,
+                  state.masses, state.layer)
+    model = build_model(deck.model["name"], state.species_names, start, **options)
+    if deck.born_charges == "registry":
+        from slidesim.fields.dipole import RegistryDipole
 
-
-def stage_field(stage, stage_step, timestep):
-    """Field [V/A] (3,) after ``stage_step`` steps of ``stage``: start value + rate * time."""
-    elapsed = stage_step * timestep
-    return np.array(stage.field) + np.array(stage.field_rate) * elapsed
+        dipole = RegistryDipole(state.species_names, model_entry(deck.model["name"]).dipole)
+        model = Model(model.name, model.terms + [DipoleTerm(dipole)], state.species_names)
+    elif deck.born_charges == "model":
+        if not any(getattr(t, "has_born_charges", False) for t in model.terms):
+            raise ValueError(f"'born_charges model': model '{model.name}' predicts no "
+                             "Born charges; use 'born_charges registry'")
+    return model
 
 
 class Simulation:
@@ -97,299 +119,162 @@ class Simulation:
     def __init__(self, deck: Deck, restart=None, progress=None):
         self.deck = deck
         self.deck_hash = hashlib.sha256(deck.text.encode()).hexdigest()
-        self.integrator = build_integrator(deck)
+        self.schedule = Schedule(deck.stages, deck.timestep)
+        integrator = build_integrator(deck)
         # like LAMMPS, output goes where the run is started (input files are found beside the deck)
         self.output = os.path.abspath(deck.output)
         self.checkpoint_path = os.path.join(self.output, "checkpoint.npz")
         self.restarted = restart is not None
         if restart is not None:
-            self.state, extra = read_checkpoint(restart)
-            if extra.get("deck_hash") not in (None, self.deck_hash):
+            self.state, meta = read_checkpoint(restart, integrator.name)
+            if meta.get("deck_hash") not in (None, self.deck_hash):
                 print(f"slidesim: note: {deck.path} differs from the deck that wrote {restart}",
                       file=sys.stderr)
             if self.state.stage > len(deck.stages):
                 raise SimulationError(f"checkpoint {restart} is at stage {self.state.stage}, "
                                       f"but {deck.path} has only {len(deck.stages)} stages")
-            initial = self.state
-            start = State(extra["initial_positions"], None, initial.cell, initial.species,
-                          initial.species_names, initial.masses, initial.layer)
         else:
-            start = build_state(deck)
-            self.state = self._fresh_state(start)
-        options = {k: v for k, v in deck.model.items() if k not in ("name", "line")}
-        for key in ("path", "tersoff", "ilp"):  # model files, like structures, live beside the deck
-            if key in options:
-                options[key] = beside_deck(deck, options[key])
-        self.model = build_model(deck.model["name"], self.state.species_names, start, **options)
-        self.field_term = None
-        if deck.born_charges == "registry":
-            from slidesim.fields.dipole import RegistryDipole
-            from slidesim.fields.field import FieldTerm
-
-            dipole = MODEL_DEFAULTS.get(deck.model["name"], {}).get("dipole")
-            self.field_term = FieldTerm(RegistryDipole(self.state.species_names, dipole))
-        elif deck.born_charges == "model":
-            from slidesim.fields.field import FieldTerm
-
-            sources = [t for t in self.model.terms if hasattr(t, "born_charge_source")]
-            if not sources:
-                raise ValueError(f"'born_charges model': model '{self.model.name}' predicts no "
-                                 "Born charges; use 'born_charges registry'")
-            self.field_term = FieldTerm(sources[0].born_charge_source())
-        if self.field_term is not None:
-            self.model = Model(self.model.name, self.model.terms + [self.field_term],
-                               self.state.species_names)
-        self.initial_positions = start.positions[0]
-        self.neighbor_lists = [self.model.neighbor_lists(deck.skin)
-                               for _ in range(self.state.n_replicas)]
-        # from the starting structure, also on restarts: the unwrapped positions continue from
-        # it, so t stays continuous (a fresh registry pairing could differ by a lattice vector)
-        self.sliding = SlidingVector(start.positions[0], start.cell, start.species, start.layer,
-                                     start.masses)
+            self.state = fresh_state(deck, build_state(deck), integrator)
+        state = self.state
+        model = build_model_of(deck, state)
+        self.engine = Engine(model, [model.neighbor_lists(deck.skin)
+                                     for _ in range(state.n_replicas)],
+                             integrator, FieldCoupling() if deck.born_charges else None)
+        # the registry is found from the starting structure, also on restarts: the unwrapped
+        # positions continue from it, so t stays continuous
+        start = state.initial_positions
+        self.sliding = SlidingVector(start, state.cell, state.species, state.layer, state.masses)
         if deck.system["kind"] == "bilayer":
             n1, n2 = deck.system.get("cells", (1, 1))
-            self.lattice = HexLattice.from_constant(np.linalg.norm(start.cell[0]) / n1, (n1, n2),
+            self.lattice = HexLattice.from_constant(np.linalg.norm(state.cell[0]) / n1, (n1, n2),
                                                     "deck")
         else:
-            self.lattice = infer_lattice(start.positions[0], start.cell, start.species,
-                                         np.flatnonzero(start.layer == 0))
+            self.lattice = infer_lattice(start, state.cell, state.species,
+                                         np.flatnonzero(state.layer == 0))
         self.primitive = np.zeros((2, 3))
         self.primitive[:, :2] = self.lattice.vectors
-        self.watch_switching = self.field_term is not None or any(s.stop for s in deck.stages)
-        self.switches = SwitchWatch(self.lattice, self.state.n_replicas, deck.timestep,
-                                    os.path.join(self.output, "events.json"), deck.path)
-        self.fields = [np.zeros(3) for _ in range(self.state.n_replicas)]
-        self.dipoles = [None] * self.state.n_replicas
-        self.field_work = np.zeros(self.state.n_replicas)
-        if restart is not None:
-            self.switches.restore(extra)
-            self.field_work[:] = extra.get("field_work", [0.0] * self.state.n_replicas)
+        self.watch_switching = self.engine.coupling is not None or any(s.stop for s in deck.stages)
         self.progress = sys.stderr.isatty() if progress is None else progress
-        self._stop_requested = None
 
-    # ---- set-up --------------------------------------------------------------------------
-    def _fresh_state(self, start):
-        deck, n_rep = self.deck, self.deck.replicas
-        state = start.replicate(n_rep)
-        state.thermostat = np.zeros((n_rep, 3, self.integrator.chain_length))
-        t_init = deck.velocities if deck.velocities is not None else deck.stages[0].t_start
-        state.rng_states = []
-        for r in range(n_rep):
-            generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence([deck.seed, r])))
-            state.velocities[r] = integ.initial_velocities(state.masses, t_init, generator)
-            state.rng_states.append(generator.bit_generator.state)
-        return state
+    # ---- what the observers ask -----------------------------------------------------------
+    @property
+    def model(self):
+        return self.engine.model
 
-    def _open_outputs(self):
-        os.makedirs(self.output, exist_ok=True)
-        step = self.state.step if self.restarted else None
-        extra = [f"e_{name}" for name in self.model.term_names]
-        if self.field_term is not None:
-            extra += ["field_x_VA", "field_y_VA", "field_z_VA", "P_x_pCm", "P_y_pCm", "P_z_pCm"]
-        self.thermo, self.trajectories = [], []
-        for r in range(self.state.n_replicas):
-            suffix = replica_suffix(r)
-            self.thermo.append(ThermoWriter(os.path.join(self.output, f"thermo{suffix}.csv"),
-                                            extra, append=self.restarted, restart_step=step))
-            if self.deck.trajectory_every > 0:
-                self.trajectories.append(TrajectoryWriter(
-                    os.path.join(self.output, f"traj{suffix}.nc"), self.state, replica=r,
-                    velocities=self.deck.trajectory_velocities, forces=self.deck.trajectory_forces,
-                    title=f"slidesim {os.path.basename(self.deck.path)}",
-                    replica_info={"replica": r, "seed": self.deck.seed},
-                    primitive_cell=self.primitive,
-                    append=self.restarted, restart_step=step))
+    @property
+    def integrator(self):
+        return self.engine.integrator
 
-    def _close_outputs(self):
-        for writer in self.thermo + self.trajectories:
-            writer.close()
+    @property
+    def energy_names(self):
+        """Per-term energies of a result, in thermo-column order."""
+        return self.model.energy_names + (["field"] if self.engine.coupling else [])
 
-    # ---- observers ------------------------------------------------------------------------
-    def _field_columns(self, replica):
-        if self.field_term is None:
-            return {}
-        from slidesim.units import dipole_per_area_to_pC_per_m
+    def conserved_energy(self, replica, result, targets):
+        """Potential + kinetic + field work + the thermostat's energy [eV] of one replica."""
+        state = self.state
+        ke = kinetic_energy(state.velocities[replica], state.masses, units.MVV2E)
+        return (result.energy + ke + state.field_work[replica]
+                + self.integrator.reservoir_energy(state, replica, targets.temperature))
 
-        area = abs(np.linalg.det(self.state.cell[:2, :2]))
-        field = self.fields[replica]
-        dipole = self.dipoles[replica]
-        p = [dipole_per_area_to_pC_per_m(d, area) for d in dipole]
-        return {"field_x_VA": field[0], "field_y_VA": field[1], "field_z_VA": field[2],
-                "P_x_pCm": p[0], "P_y_pCm": p[1], "P_z_pCm": p[2]}
-
-    def _observe(self, replica, result, t_target, force_all=False):
-        state, deck = self.state, self.deck
-        step = state.step
-        v = state.velocities[replica]
-        if deck.thermo_every and (step % deck.thermo_every == 0 or force_all):
-            ke = kinetic_energy(v, state.masses, units.MVV2E)
-            t_now = integ.temperature(v, state.masses)
-            t_sl = self.sliding(state.positions[replica])
-            self.last_thermo = (t_now, result.energy + ke)
-            self.thermo[replica].write_row(
-                step=step, time_ps=state.time, temperature_K=t_now, temperature_target_K=t_target,
-                potential_eV=result.energy, kinetic_eV=ke,
-                conserved_eV=(result.energy + ke + self.field_work[replica]
-                              + self.integrator.reservoir_energy(state, replica, t_target)),
-                sliding_x_A=t_sl[0], sliding_y_A=t_sl[1],
-                **{f"e_{k}": e for k, e in result.energies.items()},
-                **self._field_columns(replica))
-        if self.trajectories and (step % deck.trajectory_every == 0 or force_all):
-            self.trajectories[replica].write_frame(
-                state, forces=result.forces, temperature=integ.temperature(v, state.masses),
-                temperature_target=t_target, potential_energy=result.energy,
-                electric_field=self.fields[replica] if self.field_term is not None else None,
-                sliding_vector=self.sliding(state.positions[replica]))
+    def checkpoint_meta(self):
+        """What a checkpoint says about the run that wrote it (not state)."""
+        return {"deck_hash": self.deck_hash, "deck_path": os.path.abspath(self.deck.path),
+                "integrator": self.integrator.name, "model": self.model.name}
 
     def write_checkpoint(self):
-        write_checkpoint(self.checkpoint_path, self.state,
-                         {"deck_hash": self.deck_hash, "deck_path": os.path.abspath(self.deck.path),
-                          "initial_positions": self.initial_positions.tolist(),
-                          "field_work": self.field_work.tolist(),
-                          **self.switches.snapshot()})
+        write_checkpoint(self.checkpoint_path, self.state, self.checkpoint_meta())
 
-    # ---- the run --------------------------------------------------------------------------
-    def _compute(self, field=None):
-        """Model results of all replicas in one batched call (all in the same field)."""
-        s = self.state
-        n_rep = s.n_replicas
-        previous = list(self.fields)
-        if self.field_term is not None:
-            field = np.zeros(3) if field is None else np.asarray(field, dtype=np.float64)
-            self.fields = [field.copy() for _ in range(n_rep)]
+    def evaluate(self):
+        """Model results of every replica at the current positions, in the current field."""
         try:
-            results = self.model.compute_batch(
-                [s.positions[r] for r in range(n_rep)], s.cell, s.species, s.layer,
-                self.neighbor_lists, self.fields if self.field_term is not None else None)
+            return self.engine.evaluate(self.state, self.schedule.now(self.state).field)
         except ValueError as err:
             raise SimulationError(
-                f"the model failed at step {s.step}: {err}. The last good checkpoint is "
-                f"{self.checkpoint_path}.") from None
-        if self.field_term is not None:
-            for r, source in enumerate(self.field_term.lasts):
-                # H(t) = K + U - E(t).P is not conserved when E changes; H + sum P.dE is
-                # (trapezoid rule over the step, second order like the integrator)
-                if self.dipoles[r] is not None:  # the first evaluation sets E(0): no work
-                    change = self.fields[r] - previous[r]
-                    self.field_work[r] += 0.5 * (source.dipole + self.dipoles[r]) @ change
-                self.dipoles[r] = source.dipole
-        return results
+                f"the model failed at step {self.state.step}: {err}. The last good checkpoint "
+                f"is {self.checkpoint_path}.") from None
 
-    def _watch(self, replica, stage):
-        """Feed replica's switching detector (records, announces and writes events)."""
-        state = self.state
-        self.switches.update(replica, state.time, self.sliding(state.positions[replica]),
-                             self.fields[replica], stage.name)
-
-    def _check(self, replica, result):
-        state = self.state
-        if not (np.isfinite(result.energy) and np.isfinite(result.forces).all()):
-            raise SimulationError(
-                f"non-finite energy or forces at step {state.step} (replica {replica}): the system "
-                f"blew up. The last good checkpoint is {self.checkpoint_path}; try a smaller "
-                f"timestep or check the starting structure.")
-        limit = self.deck.temperature_limit
-        if limit is None:
-            limit = 10.0 * max(max(s.t_start, s.t_stop) for s in self.deck.stages) + 1000.0
-        t_now = integ.temperature(state.velocities[replica], state.masses)
-        if not t_now < limit:
-            raise SimulationError(
-                f"temperature {t_now:.1f} K exceeds the limit {limit:.1f} K at step {state.step} "
-                f"(replica {replica}): the run is exploding. The last good checkpoint is "
-                f"{self.checkpoint_path}; try a smaller timestep, or raise 'limit temperature'.")
-
-    def _request_stop(self, signum, frame):
-        if self._stop_requested is not None:
-            raise KeyboardInterrupt
-        self._stop_requested = signal.Signals(signum).name
-
+    # ---- the run --------------------------------------------------------------------------
     def run(self, max_steps=None):
         """Run the schedule to its end (or ``max_steps`` more steps). Returns a summary dict."""
-        deck, state = self.deck, self.state
-        stages = deck.stages
-        if state.stage >= len(stages):
+        deck, state, schedule = self.deck, self.state, self.schedule
+        if schedule.finished(state):
             raise SimulationError("the checkpoint is at the end of the schedule: nothing to run")
         if not self.restarted:
             for r in range(state.n_replicas):
                 remove_momentum(state.velocities[r], state.masses)
-        stage = stages[state.stage]
-        t0 = target_temperature(stage, state.stage_step - 1)
-        field0 = stage_field(stage, state.stage_step, deck.timestep)
-        results = self._compute(field0)
+        results = self.evaluate()
         if not self.restarted:
+            t0 = schedule.now(state).temperature
             for r in range(state.n_replicas):
                 self.integrator.setup(state, r, t0)
-        self._open_outputs()
-        if not self.restarted:
-            for r in range(state.n_replicas):
-                self._observe(r, results[r], t0)
-                if self.watch_switching:
-                    self._watch(r, stage)
-        # Python lets only the main thread install handlers; a run in a worker thread (a Dask
-        # task) relies on its periodic checkpoints instead
-        handlers = {}
-        if threading.current_thread() is threading.main_thread():
-            handlers = {sig: signal.signal(sig, self._request_stop)
-                        for sig in (signal.SIGINT, signal.SIGTERM)}
-        remaining = deck.total_steps - sum(s.n_steps for s in stages[:state.stage]) - state.stage_step
+        remaining = schedule.remaining_steps(state)
         todo = remaining if max_steps is None else min(remaining, max_steps)
-        bar = None
-        if self.progress and todo > 0:
-            from tqdm import tqdm
-            bar = tqdm(total=todo, unit="step", dynamic_ncols=True, file=sys.stderr)
+        os.makedirs(self.output, exist_ok=True)
+        observers, switching, bar = [], None, None
+        try:
+            if self.watch_switching:
+                switching = SwitchingLog(self)
+            observers = [ThermoLog(self, deck.thermo_every),
+                         TrajectoryLog(self, deck.trajectory_every, deck.trajectory_velocities,
+                                       deck.trajectory_forces)]
+            checkpointer = Checkpointer(self, deck.checkpoint_every)
+            if self.progress and todo > 0:
+                bar = ProgressBar(todo)
+            if not self.restarted:  # the starting point: a row, a frame, the first detection
+                for observer in [switching] * self.watch_switching + observers:
+                    observer.observe(self, results, schedule.now(state))
+            summary = self._loop(results, todo, observers, switching, checkpointer, bar)
+            self.write_checkpoint()
+        finally:
+            for observer in observers + [switching, bar]:
+                if observer is not None:
+                    observer.close()
+        return summary
+
+    def _loop(self, results, todo, observers, switching, checkpointer, bar):
+        state, schedule = self.state, self.schedule
+        limit = temperature_limit(self.deck)
         started = wallclock.perf_counter()
         done, reason = 0, "paused"
-        try:
-            while state.stage < len(stages) and done < todo:
-                if self._stop_requested:
-                    reason = f"stopped by {self._stop_requested}"
+        with StopSignals() as signals:
+            while not schedule.finished(state) and done < todo:
+                if signals.requested:
+                    reason = f"stopped by {signals.requested}"
                     break
-                stage = stages[state.stage]
-                t_target = target_temperature(stage, state.stage_step)
-                field = stage_field(stage, state.stage_step + 1, deck.timestep)
+                targets = schedule.next(state)
+                try:
+                    results = step(self.engine, state, results, targets)
+                except ValueError as err:
+                    raise SimulationError(
+                        f"the model failed at step {state.step}: {err}. The last good "
+                        f"checkpoint is {self.checkpoint_path}.") from None
                 for r in range(state.n_replicas):
-                    self.integrator.first_half(state, r, results[r].forces, t_target)
-                results = self._compute(field)
-                for r in range(state.n_replicas):
-                    self.integrator.second_half(state, r, results[r].forces, t_target)
-                    self._check(r, results[r])
-                state.step += 1
-                state.time = state.step * deck.timestep
-                state.stage_step += 1
-                if self.watch_switching:
-                    for r in range(state.n_replicas):
-                        self._watch(r, stage)
-                switched = stage.stop == "switched" and self.switches.all_switched()
-                last = state.stage_step == stage.n_steps or switched
-                for r in range(state.n_replicas):
-                    self._observe(r, results[r], t_target, force_all=last)
-                if last:
-                    if switched and bar is not None:
-                        bar.total -= stage.n_steps - state.stage_step
-                    state.stage += 1
-                    state.stage_step = 0
-                    self.switches.next_stage()
-                if deck.checkpoint_every and state.step % deck.checkpoint_every == 0:
-                    self.write_checkpoint()
+                    check_replica(state, r, results[r], limit, self.checkpoint_path)
+                schedule.advance(state)
+                stage = targets.stage
+                stopped = False
+                if switching is not None:
+                    switching.observe(self, results, targets)
+                    stopped = stage.stop == "switched" and switching.all_switched()
+                stage_ended = schedule.stage_complete(state) or stopped
+                for observer in observers:
+                    if observer.due(state, stage_ended):
+                        observer.observe(self, results, targets)
+                if stage_ended:
+                    if stopped and bar is not None:
+                        bar.skip(stage.n_steps - state.stage_step)
+                    schedule.next_stage(state)
+                    if switching is not None:
+                        switching.next_stage()
+                if checkpointer.due(state, stage_ended):
+                    checkpointer.observe(self)
                 done += 1
                 if bar is not None:
-                    bar.update(1)
-                    if state.step % 20 == 0:
-                        t_now, e_tot = self.last_thermo
-                        bar.set_postfix_str(f"{stage.name} T={t_now:.0f}K E={e_tot:.4f}eV",
-                                            refresh=False)
-            if state.stage >= len(stages):
-                reason = "finished"
-            self.write_checkpoint()
-            if self.watch_switching:
-                self.switches.write()
-        finally:
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-            if bar is not None:
-                bar.close()
-            self._close_outputs()
+                    bar.observe(self, results, targets)
+        if schedule.finished(state):
+            reason = "finished"
         elapsed = wallclock.perf_counter() - started
         return {"steps": done, "step": state.step, "reason": reason, "seconds": elapsed,
                 "ms_per_step": 1e3 * elapsed / max(done, 1), "output": self.output,
-                "checkpoint": self.checkpoint_path, "events": list(self.switches.events)}
+                "checkpoint": self.checkpoint_path, "events": list(state.switching.events)}

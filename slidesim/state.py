@@ -1,39 +1,94 @@
-"""The one explicit state of a slidesim simulation.
+"""The one explicit state of a slidesim run.
 
-Everything needed to continue a run bit for bit lives here; a checkpoint is this object written
-to disk and a restart is reading it back. Arrays carry a leading replica axis R: the engine
-advances R independent copies of the same system (different seeds, temperatures, fields) in one
-loop. R = 1 is the common case.
+Everything needed to continue a run bit for bit lives here, as typed fields: a checkpoint is
+this object written to disk (:mod:`slidesim.io.checkpoint`) and a restart is reading it back.
+Nothing that changes during a run is kept anywhere else (the driver, the integrators, the field
+coupling and the observers hold settings, not state). Arrays carry a leading replica axis R:
+the engine advances R independent copies of the same system (different seeds, temperatures,
+fields) in one loop. R = 1 is the common case.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from slidesim.analysis.switching import DetectorMemory
+
+
+@dataclass
+class SwitchingRecord:
+    """What the run knows about BA <-> AB switching (see :mod:`slidesim.switch_watch`).
+
+    events: list of event dicts, in time order: ``start``/``end`` ('BA' or 'AB'), ``time``
+        [ps], ``step``, ``field`` [V/A] (3 floats), ``theta`` [deg], ``stage`` (name),
+        ``replica``. Written to ``events.json`` as they happen.
+    switched_in_stage: replicas that switched in the running stage (for ``stop switched``).
+    detectors: one :class:`~slidesim.analysis.switching.DetectorMemory` per replica (the frames
+        since each replica last sat in a basin), so a crossing that straddles a restart is found.
+    """
+
+    events: list = field(default_factory=list)
+    switched_in_stage: list = field(default_factory=list)
+    detectors: list = field(default_factory=list)
+
+    @classmethod
+    def fresh(cls, n_replicas):
+        return cls([], [], [DetectorMemory() for _ in range(n_replicas)])
+
+    def as_json(self):
+        return {"events": self.events, "switched_in_stage": sorted(self.switched_in_stage),
+                "detectors": [d.as_json() for d in self.detectors]}
+
+    @classmethod
+    def from_json(cls, data, n_replicas):
+        detectors = [DetectorMemory.from_json(d) for d in data.get("detectors", [])]
+        detectors += [DetectorMemory() for _ in range(n_replicas - len(detectors))]
+        return cls(list(data.get("events", [])), sorted(data.get("switched_in_stage", [])),
+                   detectors)
+
 
 @dataclass
 class State:
-    """Dynamical state of R replicas of one N-atom system.
+    """The whole state of a run of R replicas of one N-atom system.
 
-    Attributes (shapes, units):
-        positions: (R, N, 3) float64 [A], unwrapped (atoms keep moving continuously across the
-            periodic boundaries; wrap with :func:`wrap_positions` for display).
-        velocities: (R, N, 3) float64 [A/ps].
+    System (the same for every replica):
         cell: (3, 3) float64 [A], rows a, b, c; periodic along a and b, open along c.
         species: (N,) int64, index into ``species_names``.
         species_names: tuple of element symbols, e.g. ("B", "N").
         masses: (N,) float64 [amu].
         layer: (N,) int64, 0 bottom, 1 top.
-        thermostat: (R, 3, M) float64: Nose-Hoover chain positions eta [1] (row 0),
-            velocities eta_dot [1/ps] (row 1) and accelerations eta_dotdot [1/ps^2] (row 2,
-            carried between steps as in LAMMPS ``fix nvt``) for a chain of length M (M = 0
-            without one).
+        initial_positions: (N, 3) float64 [A], the starting structure of the run (replica 0);
+            the sliding vector's registry is found from it, also after a restart, so that t
+            stays continuous.
+
+    Dynamics (per replica):
+        positions: (R, N, 3) float64 [A], unwrapped (atoms keep moving continuously across the
+            periodic boundaries; wrap with :func:`wrap_positions` for display).
+        velocities: (R, N, 3) float64 [A/ps].
+        nose_hoover: (R, 3, M) float64, the Nose-Hoover chain of each replica: positions eta
+            [1] (row 0), velocities eta_dot [1/ps] (row 1) and accelerations eta_dotdot
+            [1/ps^2] (row 2, carried between steps as in LAMMPS ``fix nvt``) for a chain of
+            length M (M = 0 for other integrators).
+        bath_energy: (R,) float64 [eV], energy the Langevin bath took out of the system (zero
+            for other integrators), so that potential + kinetic + bath is conserved.
         rng_states: list of R dicts, numpy ``PCG64`` bit-generator states (Langevin noise,
             initial velocities), so that a restart continues the same random stream.
+
+    Field coupling (per replica):
+        field: (R, 3) float64 [V/A], the uniform electric field at the current step.
+        dipole: (R, 3) float64 [e A], the dipole P at the current positions: the model's own
+            where it predicts one, else integrated from its Born charges along the trajectory.
+        field_work: (R,) float64 [eV], -sum of P.dE over the run (the work of a changing field),
+            so that potential + kinetic - E.P + field_work (+ bath) is conserved.
+
+    Progress:
         step: int, MD steps done since the start of the run.
         time: float [ps], simulated time since the start of the run.
         stage: int, index of the running stage in the schedule.
         stage_step: int, steps done within that stage.
+
+    Observers' memory:
+        switching: :class:`SwitchingRecord`, switching events and detector memories.
     """
 
     positions: np.ndarray
@@ -43,12 +98,18 @@ class State:
     species_names: tuple
     masses: np.ndarray
     layer: np.ndarray
-    thermostat: np.ndarray = None
+    initial_positions: np.ndarray = None
+    nose_hoover: np.ndarray = None
+    bath_energy: np.ndarray = None
     rng_states: list = field(default_factory=list)
+    field: np.ndarray = None
+    dipole: np.ndarray = None
+    field_work: np.ndarray = None
     step: int = 0
     time: float = 0.0
     stage: int = 0
     stage_step: int = 0
+    switching: SwitchingRecord = None
 
     def __post_init__(self):
         self.positions = np.ascontiguousarray(self.positions, dtype=np.float64)
@@ -64,15 +125,27 @@ class State:
         self.species_names = tuple(self.species_names)
         self.masses = np.ascontiguousarray(self.masses, dtype=np.float64)
         self.layer = np.ascontiguousarray(self.layer, dtype=np.int64)
-        if self.thermostat is None:
-            self.thermostat = np.zeros((self.n_replicas, 3, 0))
+        r = self.n_replicas
+        if self.initial_positions is None:
+            self.initial_positions = self.positions[0].copy()
+        self.initial_positions = np.ascontiguousarray(self.initial_positions, dtype=np.float64)
+        self.nose_hoover = _array(self.nose_hoover, (r, 3, 0))
+        self.bath_energy = _array(self.bath_energy, (r,))
+        self.field = _array(self.field, (r, 3))
+        self.dipole = _array(self.dipole, (r, 3))
+        self.field_work = _array(self.field_work, (r,))
+        if self.switching is None:
+            self.switching = SwitchingRecord.fresh(r)
         if self.positions.shape != self.velocities.shape:
             raise ValueError(f"positions {self.positions.shape} and velocities "
                              f"{self.velocities.shape} differ in shape")
-        for name in ("species", "masses", "layer"):
+        for name in ("species", "masses", "layer", "initial_positions"):
             if len(getattr(self, name)) != self.n_atoms:
                 raise ValueError(f"{name} has {len(getattr(self, name))} entries for "
                                  f"{self.n_atoms} atoms")
+        for name in ("nose_hoover", "bath_energy", "field", "dipole", "field_work"):
+            if len(getattr(self, name)) != r:
+                raise ValueError(f"{name} has {len(getattr(self, name))} rows for {r} replicas")
 
     @property
     def n_replicas(self):
@@ -87,12 +160,22 @@ class State:
         return [self.species_names[s] for s in self.species]
 
     def replicate(self, n_replicas):
-        """A state with ``n_replicas`` identical copies of replica 0 (velocities copied too)."""
+        """A state with ``n_replicas`` identical copies of replica 0 (all per-replica fields)."""
         rep = lambda a: np.repeat(a[:1], n_replicas, axis=0)
         return State(rep(self.positions), rep(self.velocities), self.cell.copy(), self.species,
-                     self.species_names, self.masses, self.layer, rep(self.thermostat),
+                     self.species_names, self.masses, self.layer, self.initial_positions.copy(),
+                     rep(self.nose_hoover), rep(self.bath_energy),
                      [dict(self.rng_states[0]) for _ in range(n_replicas)] if self.rng_states
-                     else [], self.step, self.time, self.stage, self.stage_step)
+                     else [], rep(self.field), rep(self.dipole), rep(self.field_work),
+                     self.step, self.time, self.stage, self.stage_step,
+                     SwitchingRecord.fresh(n_replicas))
+
+
+def _array(value, shape):
+    """``value`` as a contiguous float64 array, or zeros of ``shape`` when None."""
+    if value is None:
+        return np.zeros(shape)
+    return np.ascontiguousarray(value, dtype=np.float64)
 
 
 def wrap_positions(positions, cell):

@@ -30,7 +30,7 @@ def tether_system(n=4, temperature=300.0, seed=1, spring=5.0):
 def run_steps(state, model, integrator, n_steps, t_target, record=None):
     """Advance replica 0; returns per-step (potential, kinetic, reservoir) energies."""
     nl = model.neighbor_lists()
-    state.thermostat = np.zeros((1, 3, integrator.chain_length))
+    state.nose_hoover = np.zeros((1, 3, integrator.chain_length))
     result = model.compute(state.positions[0], state.cell, state.species, state.layer, nl)
     integrator.setup(state, 0, t_target)
     history = []
@@ -161,7 +161,7 @@ def test_nose_hoover_chain_matches_lammps_fix_nvt_step_for_step():
     state.positions[0], state.velocities[0] = start
     integrator = integ.NoseHooverChain(1e-3, tdamp)
     nl = model.neighbor_lists()
-    state.thermostat = np.zeros((1, 3, 3))
+    state.nose_hoover = np.zeros((1, 3, 3))
     result = model.compute(state.positions[0], state.cell, state.species, state.layer, nl)
     integrator.setup(state, 0, 300.0)
     for step in range(1, n_steps + 1):

@@ -1,5 +1,6 @@
 """Tests of slidesim.io: netCDF trajectories, thermo CSV, checkpoints, extxyz structures."""
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -17,7 +18,8 @@ from slidesim.io.structures import layers_from_z, read_structure, write_structur
 from slidesim.io.thermo import STANDARD_COLUMNS, ThermoWriter, read_thermo
 from slidesim.io.trajectory import (TrajectoryWriter, cell_to_lengths_angles,
                                     lengths_angles_to_cell, read_trajectory)
-from slidesim.state import State
+from slidesim.analysis.switching import DetectorMemory
+from slidesim.state import State, SwitchingRecord
 from slidesim.units import EV_IN_KCAL_PER_MOL
 
 LATTICE_A = 2.504  # h-BN [A]
@@ -48,10 +50,22 @@ def bilayer_state(n_replicas=1, seed=0, chain_length=0):
     generators = [np.random.Generator(np.random.PCG64(seed + r)) for r in range(n_replicas)]
     for generator in generators:
         generator.standard_normal(7)  # move away from the seed state
+    switching = SwitchingRecord(
+        events=[{"start": "BA", "end": "AB", "time": 1.2345678901234567, "step": 1234,
+                 "field": [0.1, 0.0, -1.5], "theta": 60.000000001, "stage": "ramp", "replica": 0}],
+        switched_in_stage=[0],
+        detectors=[DetectorMemory(1, 17, [(0.1 * k, rng.standard_normal(2), rng.standard_normal(),
+                                           None if k == 0 else rng.standard_normal(3))
+                                          for k in range(r + 1)]) for r in range(n_replicas)])
     return State(positions, velocities, cell, species, ("B", "N"), masses, layer,
-                 thermostat=rng.standard_normal((n_replicas, 3, chain_length)),
+                 initial_positions=positions[0] - 0.01,
+                 nose_hoover=rng.standard_normal((n_replicas, 3, chain_length)),
+                 bath_energy=rng.standard_normal(n_replicas),
                  rng_states=[generator.bit_generator.state for generator in generators],
-                 step=1234, time=1.234, stage=2, stage_step=34)
+                 field=rng.standard_normal((n_replicas, 3)),
+                 dipole=rng.standard_normal((n_replicas, 3)),
+                 field_work=rng.standard_normal(n_replicas),
+                 step=1234, time=1.234, stage=2, stage_step=34, switching=switching)
 
 
 def advance(state, step, rng):
@@ -252,13 +266,20 @@ def test_checkpoint_round_trip_is_bitwise(tmp_path):
     write_checkpoint(path, state, extra)
     restored, restored_extra = read_checkpoint(path)
     assert restored_extra == extra
-    for name in ("positions", "velocities", "cell", "species", "masses", "layer", "thermostat"):
-        original, copy = getattr(state, name), getattr(restored, name)
-        assert copy.dtype == original.dtype and copy.shape == original.shape
-        assert copy.tobytes() == original.tobytes(), name
-    assert restored.species_names == state.species_names
-    assert (restored.step, restored.time, restored.stage, restored.stage_step) == \
-        (state.step, state.time, state.stage, state.stage_step)
+    # every field of the state, whatever fields State has
+    for field in dataclasses.fields(State):
+        original, copy = getattr(state, field.name), getattr(restored, field.name)
+        if isinstance(original, np.ndarray):
+            assert copy.dtype == original.dtype and copy.shape == original.shape, field.name
+            assert copy.tobytes() == original.tobytes(), field.name
+        elif isinstance(original, SwitchingRecord):
+            assert copy.as_json() == original.as_json()
+            for a, b in zip(original.detectors, copy.detectors):
+                for (ta, va, ma, fa), (tb, vb, mb, fb) in zip(a.excursion, b.excursion):
+                    assert (ta, ma) == (tb, mb) and va.tobytes() == vb.tobytes()
+                    assert (fa is None and fb is None) or fa.tobytes() == fb.tobytes()
+        elif field.name != "rng_states":
+            assert copy == original, field.name
     # the random streams continue exactly where they were
     for original_state, restored_state in zip(state.rng_states, restored.rng_states):
         original, copy = np.random.Generator(np.random.PCG64()), np.random.Generator(

@@ -14,7 +14,7 @@ degrees; AB -> BA: 240, 0 or 120); the field is interpolated to the crossing mom
 time (for use inside a run) and finds the same crossings.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -135,44 +135,77 @@ def detect_crossings(times, sliding_vectors, lattice, fields=None, capture_radiu
     return crossings
 
 
+@dataclass
+class DetectorMemory:
+    """What a :class:`SwitchingDetector` remembers between frames (and a checkpoint keeps).
+
+    basin: BA (1), AB (-1) or NONE (0), the basin last visited; frame: index of the last frame
+    seen (-1 before the first); excursion: the frames since the last one in a basin, each
+    ``(time [ps], t (2,) [A], d_AB - d_BA [A], field (3,) [V/A] or None)``.
+    """
+
+    basin: int = NONE
+    frame: int = -1
+    excursion: list = field(default_factory=list)
+
+    def as_json(self):
+        """JSON-friendly data (plain lists and floats), read back by :meth:`from_json`."""
+        return {"basin": int(self.basin), "frame": int(self.frame),
+                "excursion": [[t, [float(x) for x in v], m,
+                               None if f is None else [float(x) for x in f]]
+                              for t, v, m, f in self.excursion]}
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(int(data["basin"]), int(data["frame"]),
+                   [(float(t), np.array(v, dtype=np.float64), float(m),
+                     None if f is None else np.array(f, dtype=np.float64))
+                    for t, v, m, f in data["excursion"]])
+
+
 class SwitchingDetector:
     """Online version of :func:`detect_crossings`: feed one frame at a time.
 
     ``detector = SwitchingDetector(lattice)``; then per frame
     ``crossing = detector.update(time, sliding_vector, field)`` returns a :class:`Crossing` on
-    the frame that completes one, else None. Memory: the frames since the last basin visit.
+    the frame that completes one, else None. Its memory (:class:`DetectorMemory`, the frames
+    since the last basin visit) is the public attribute ``memory``: pass it back to continue.
     """
 
-    def __init__(self, lattice, capture_radius=None):
+    def __init__(self, lattice, capture_radius=None, memory=None):
         self.lattice = lattice
         self.capture_radius = (default_capture_radius(lattice) if capture_radius is None
                                else float(capture_radius))
-        self.basin = NONE
-        self.frame = -1
-        self._excursion = []  # (time, t (2,), margin, field) since the last frame in a basin
+        self.memory = DetectorMemory() if memory is None else memory
+
+    @property
+    def basin(self):
+        return self.memory.basin
 
     def update(self, time, sliding_vector, field=None):
         """Add the next frame: time [ps], sliding_vector (2 or 3,) [A], field (3,) [V/A] or None.
         Returns the :class:`Crossing` this frame completes, or None."""
-        self.frame += 1
-        t = np.asarray(sliding_vector, dtype=np.float64)[:2]
+        memory = self.memory
+        memory.frame += 1
+        t = np.array(sliding_vector, dtype=np.float64)[:2]  # copies: the caller's arrays change
         to_ba, to_ab = basin_distances(t[None], self.lattice)
         to_ba, to_ab = float(to_ba[0]), float(to_ab[0])
         record = (float(time), t, to_ab - to_ba,
-                  None if field is None else np.asarray(field, dtype=np.float64))
+                  None if field is None else np.array(field, dtype=np.float64))
         state = BA if to_ba < self.capture_radius else AB if to_ab < self.capture_radius else NONE
-        self._excursion.append(record)
+        memory.excursion.append(record)
         crossing = None
         if state != NONE:
-            if self.basin != NONE and state != self.basin:
-                times = np.array([r[0] for r in self._excursion])
-                sliding = np.array([r[1] for r in self._excursion])
-                margin = np.array([r[2] for r in self._excursion])
+            if memory.basin != NONE and state != memory.basin:
+                excursion = memory.excursion
+                times = np.array([r[0] for r in excursion])
+                sliding = np.array([r[1] for r in excursion])
+                margin = np.array([r[2] for r in excursion])
                 fields = None
-                if all(r[3] is not None for r in self._excursion):
-                    fields = np.array([r[3] for r in self._excursion])
+                if all(r[3] is not None for r in excursion):
+                    fields = np.array([r[3] for r in excursion])
                 crossing = _crossing(self.lattice, times, sliding, margin, fields, 0, len(times) - 1,
-                                     self.basin, self.frame)
-            self.basin = state
-            self._excursion = [record]
+                                     memory.basin, memory.frame)
+            memory.basin = state
+            memory.excursion = [record]
         return crossing

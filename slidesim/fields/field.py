@@ -8,17 +8,16 @@
     model = Model("bn-ilp+field", potential.terms + [field], species_names)
 
 Its energy is -E.P, so that potential + kinetic energy (with this term in the potential) is
-conserved under a static field; when the driver changes ``field`` between steps, the work done
-on the system is -P.dE. The dipole source is anything with ``requests`` and
+conserved under a static field. A run does not use this term: it couples its (possibly
+changing) field after the model (:mod:`slidesim.fields.coupling`). The dipole source is anything with ``requests`` and
 ``compute(positions, cell, species, layer, neighbor_lists) -> DipoleResult`` (the registry
 dipole model, or a machine-learned model that predicts Z).
 """
 
 import numpy as np
 
-from slidesim.fields.dipole import polarization_pC_per_m
-from slidesim.kernels import field as field_kernels
-from slidesim.models.base import ForceTerm, TermResult
+from slidesim.fields.coupling import dipole_extras, field_on
+from slidesim.models.base import ForceTerm, ModelResult, TermResult
 
 
 def as_field(field):
@@ -33,13 +32,14 @@ def as_field(field):
 
 
 class FieldTerm(ForceTerm):
-    """Energy -E.P [eV], forces F_i,beta = sum_alpha E_alpha Z[i, alpha, beta] [eV/A].
+    """A static field as an additive term: energy -E.P [eV], forces
+    F_i,beta = sum_alpha E_alpha Z[i, alpha, beta] [eV/A], and the virial of -E.P.
 
     source: a dipole source (e.g. :class:`~slidesim.fields.dipole.RegistryDipole`); field: E
-    (3,) [V/A], settable between calls (``term.field = ...``) for ramps and per-replica fields.
-    After each :meth:`compute`, ``last`` holds the source's
-    :class:`~slidesim.fields.dipole.DipoleResult` (dipole [e A], Born charges [e]) so that the
-    driver can log P without a second evaluation.
+    (3,) [V/A]. For composing a model by hand (tests, the ASE calculator); a run couples its
+    field after the model instead (:mod:`slidesim.fields.coupling`), where the field may change
+    and the field's work is counted. The result's extras hold the source's Born charges and
+    dipole, so P needs no second evaluation.
     """
 
     name = "field"
@@ -48,8 +48,6 @@ class FieldTerm(ForceTerm):
         self.source = source
         self.requests = dict(source.requests)
         self._field = as_field(field)
-        self.last = None
-        self.lasts = []
 
     @property
     def field(self):
@@ -61,41 +59,26 @@ class FieldTerm(ForceTerm):
         self._field = as_field(value)
 
     def compute(self, positions, cell, species, layer, neighbor_lists):
-        return self._apply(self.source.compute(positions, cell, species, layer, neighbor_lists))
+        return self._apply(self.source.compute(positions, cell, species, layer, neighbor_lists),
+                           self._field)
 
-    def _apply(self, result):
-        """TermResult of the field acting on a source's DipoleResult."""
-        self.last = result
-        forces = np.empty((len(result.born_charges), 3))
-        field_kernels.born_charge_forces(result.born_charges, self._field, forces)
-        energy = field_kernels.field_energy(result.dipole, self._field)
-        # the dipole is a sum over pairs, so the field energy has a proper pair virial
-        virial = field_kernels.field_virial(result.dipole_virial, self._field)
-        return TermResult(energy, forces, virial)
+    @staticmethod
+    def _apply(source_result, field):
+        """TermResult of ``field`` acting on a source's DipoleResult."""
+        result = ModelResult(0.0, np.zeros((len(source_result.born_charges), 3)), np.zeros(6),
+                             {}, dipole_extras(source_result))
+        field_on(result, field, source_result.dipole)
+        return TermResult(result.energy, result.forces, result.virial, extras=result.extras)
 
     def compute_batch(self, positions_list, cell, species, layer, neighbor_lists_list,
                       fields=None):
-        """R replicas, replica r in field ``fields[r]`` (this term's own field when None).
-
-        Leaves ``field`` and ``last`` at the last replica's, and ``lasts`` holds the
-        DipoleResult of every replica.
-        """
+        """R replicas, replica r in field ``fields[r]`` (this term's own field when None)."""
         if fields is None:
             fields = [self._field] * len(positions_list)
         if hasattr(self.source, "compute_batch"):  # e.g. a machine-learned model's charges
-            self.lasts = self.source.compute_batch(positions_list, cell, species, layer,
-                                                   neighbor_lists_list, fields)
+            sources = self.source.compute_batch(positions_list, cell, species, layer,
+                                                neighbor_lists_list, fields)
         else:
-            self.lasts = [self.source.compute(positions, cell, species, layer, lists)
-                          for positions, lists in zip(positions_list, neighbor_lists_list)]
-        results = []
-        for field, source in zip(fields, self.lasts):
-            self.field = field
-            results.append(self._apply(source))
-        return results
-
-    def polarization_pC_per_m(self, cell):
-        """P (3,) [pC/m] of the last computed configuration in a cell (3, 3) [A]."""
-        if self.last is None:
-            raise RuntimeError("no configuration computed yet; call compute() first")
-        return polarization_pC_per_m(self.last.dipole, cell)
+            sources = [self.source.compute(positions, cell, species, layer, lists)
+                       for positions, lists in zip(positions_list, neighbor_lists_list)]
+        return [self._apply(source, as_field(field)) for field, source in zip(fields, sources)]

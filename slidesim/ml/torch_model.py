@@ -33,6 +33,19 @@ class MLResult:
     born_charges: np.ndarray = None
     dipole: np.ndarray = None
 
+    #: one energy, named after the term (the TermResult contract)
+    parts = {}
+
+    @property
+    def extras(self):
+        """The Born charges and dipole the model predicts, as TermResult extras."""
+        extras = {}
+        if self.born_charges is not None:
+            extras["born_charges"] = self.born_charges
+        if self.dipole is not None:
+            extras["dipole"] = self.dipole
+        return extras
+
 
 def resolve_device(device):
     """A torch.device for "cpu", "cuda", "cuda:K" or "auto" (CUDA when available)."""

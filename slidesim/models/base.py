@@ -50,12 +50,14 @@ class TermResult:
 
 @dataclass
 class ModelResult:
-    """Sum over terms, plus the energy of each term by name [eV]."""
+    """Sum over terms, the energy of each term (or part) by name [eV], and the terms' extras
+    (see :class:`TermResult`; where two terms give the same extra, the later term's is kept)."""
 
     energy: float
     forces: np.ndarray
     virial: np.ndarray
     energies: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
 
 
 class ForceTerm:
@@ -67,6 +69,8 @@ class ForceTerm:
 
     name = "term"
     requests: dict = {}
+    #: False for terms that only carry extras (a dipole source): no e_<name> energy column
+    reports_energy = True
 
     def compute(self, positions, cell, species, layer, neighbor_lists):
         """Energy, forces and virial of this term.

@@ -36,6 +36,18 @@ class Model:
     def term_names(self):
         return [term.name for term in self.terms]
 
+    @property
+    def energy_names(self):
+        """Names of the per-term energies of a result (thermo columns ``e_<name>``)."""
+        names = []
+        for term in self.terms:
+            parts = getattr(term, "part_names", None)
+            if parts:
+                names.extend(parts)
+            elif term.reports_energy:
+                names.append(term.name)
+        return names
+
     def neighbor_lists(self, skin=1.0):
         """A fresh set of neighbour lists (one per distinct request) for one replica."""
         return {key: NeighborList(r.cutoff, skin=skin, mode=r.mode)
@@ -50,20 +62,22 @@ class Model:
         return self.compute_batch([positions], cell, species, layer, [neighbor_lists])[0]
 
     def compute_batch(self, positions_list, cell, species, layer, neighbor_lists_list,
-                      fields=None):
+                      fields=None, update_lists=True):
         """:meth:`compute` for R replicas sharing cell, species and layers: R results.
 
         positions_list: R arrays (N, 3) [A]; neighbor_lists_list: R dicts from
         :meth:`neighbor_lists`; fields: (R, 3) [V/A] per-replica electric fields, or None (the
         field terms keep their own). Each term sees all replicas at once, so a machine-learned
         term evaluates them in one call; the results equal R calls of :meth:`compute`.
+        update_lists: False when the caller has just updated the lists (the MD step does).
         """
         if len(positions_list) != len(neighbor_lists_list):
             raise ValueError(f"{len(positions_list)} replicas but {len(neighbor_lists_list)} "
                              "sets of neighbour lists")
         for positions, lists in zip(positions_list, neighbor_lists_list):
             for nl in lists.values():
-                nl.update(positions, cell, layer)
+                if update_lists:
+                    nl.update(positions, cell, layer)
         results = [ModelResult(0.0, np.zeros_like(positions), np.zeros(6), {})
                    for positions in positions_list]
         for term in self.terms:
@@ -76,6 +90,7 @@ class Model:
                 total.virial += part.virial
                 if part.parts:
                     total.energies.update(part.parts)
-                else:
+                elif term.reports_energy:
                     total.energies[term.name] = part.energy
+                total.extras.update(part.extras)
         return results

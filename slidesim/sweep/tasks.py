@@ -77,16 +77,16 @@ def _simulation_module():
 
 def _restart_point(task):
     """Path of a usable checkpoint an earlier attempt left, or None (stale outputs removed)."""
-    from slidesim.io.checkpoint import read_checkpoint
+    from slidesim.io.checkpoint import run_progress
 
     path = os.path.join(task.run_dir, "checkpoint.npz")
     if not os.path.exists(path):
         return None
     try:
-        _, extra = read_checkpoint(path)
+        deck_hash = run_progress(path).deck_hash
     except Exception:  # a torn or foreign file: start over
-        extra = {}
-    if extra.get("deck_hash") == task.deck_sha256:
+        deck_hash = None
+    if deck_hash == task.deck_sha256:
         return path
     for name in os.listdir(task.run_dir):  # another deck's outputs: start afresh
         if name != DECK_FILE and not os.path.isdir(os.path.join(task.run_dir, name)):
@@ -138,11 +138,11 @@ def _run_or_recover(simulation, deck, restart):
     """Simulation(deck, restart).run(); a checkpoint already at the schedule's end (an attempt
     killed between its last checkpoint and done.json) gives its summary without running."""
     if restart is not None:
-        from slidesim.io.checkpoint import read_checkpoint
+        from slidesim.io.checkpoint import run_progress
 
-        state, extra = read_checkpoint(restart)
-        if state.stage >= len(deck.stages):
-            return {"reason": "finished", "step": state.step, "events": extra.get("events", [])}
+        progress = run_progress(restart)
+        if progress.finished(len(deck.stages)):
+            return {"reason": "finished", "step": progress.step, "events": progress.events}
     result = simulation.Simulation(deck, restart=restart, progress=False).run()
     if result["reason"] != "finished":
         raise simulation.SimulationError(f"the run ended early: {result['reason']}")
