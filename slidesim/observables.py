@@ -11,6 +11,9 @@ import numpy as np
 
 from slidesim.geometry import minimum_image_in_plane
 
+#: margin [fraction of a lattice vector] of the canonical cell of registry sliding vectors
+_FOLD_MARGIN = 1e-6
+
 
 def layer_weights(masses, layer):
     """Weights (N,) float64: each atom's mass over the total mass of its layer (0 bottom, 1 top);
@@ -35,7 +38,11 @@ def registry_sliding_vector(positions, cell, species, layer):
     Each top atom of the first top species is paired with the nearest bottom atom of the same
     species (shortest periodic image), and the in-plane displacements are averaged, choosing for
     every atom the image closest to the first atom's. t is defined modulo lattice vectors of the
-    monolayer. positions (N, 3) [A]; cell (3, 3) [A]; species, layer (N,) int.
+    monolayer; of its images the one with fractional coordinates f1 in (-1, 0], f2 in [0, 1) of
+    the primitive lattice (inferred from the bottom layer) is returned, where the stackings'
+    own vectors s (b - a) lie. In BA and AB three images are equally near, so without this rule
+    round-off (float32 files against the float64 run) would choose between them.
+    positions (N, 3) [A]; cell (3, 3) [A]; species, layer (N,) int.
     """
     top = np.flatnonzero(layer == 1)
     bottom = np.flatnonzero(layer == 0)
@@ -58,7 +65,24 @@ def registry_sliding_vector(positions, cell, species, layer):
         total += disp[np.arange(len(chunk)), best].sum(axis=0)
     t0 = total / len(top)
     t0[2] = 0.0
-    return t0
+    return _canonical_image(t0, positions, cell, species, np.flatnonzero(layer == 0))
+
+
+def _canonical_image(t, positions, cell, species, bottom):
+    """t (3,) [A] moved by a primitive lattice vector into f1 in (-1, 0], f2 in [0, 1) (with a
+    margin of 1e-6); unchanged when the primitive lattice cannot be inferred."""
+    from slidesim.analysis.lattice import LatticeError, infer_lattice
+
+    try:
+        vectors = infer_lattice(positions, cell, species, bottom).vectors
+    except LatticeError:
+        return t
+    f1, f2 = t[:2] @ np.linalg.inv(vectors)
+    f1 -= np.ceil(f1 - _FOLD_MARGIN)
+    f2 -= np.floor(f2 + _FOLD_MARGIN)
+    out = t.copy()
+    out[:2] = np.array([f1, f2]) @ vectors
+    return out
 
 
 class SlidingVector:
