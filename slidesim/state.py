@@ -12,7 +12,34 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from slidesim.analysis.switching import DetectorMemory
+
+@dataclass
+class DetectorMemory:
+    """What a :class:`~slidesim.analysis.switching.SwitchingDetector` remembers between frames
+    (and a checkpoint keeps).
+
+    basin: BA (1), AB (-1) or none (0), the basin last visited; frame: index of the last frame
+    seen (-1 before the first); excursion: the frames since the last one in a basin, each
+    ``(time [ps], t (2,) [A], d_AB - d_BA [A], field (3,) [V/A] or None)``.
+    """
+
+    basin: int = 0
+    frame: int = -1
+    excursion: list = field(default_factory=list)
+
+    def as_json(self):
+        """JSON-friendly data (plain lists and floats), read back by :meth:`from_json`."""
+        return {"basin": int(self.basin), "frame": int(self.frame),
+                "excursion": [[t, [float(x) for x in v], m,
+                               None if f is None else [float(x) for x in f]]
+                              for t, v, m, f in self.excursion]}
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(int(data["basin"]), int(data["frame"]),
+                   [(float(t), np.array(v, dtype=np.float64), float(m),
+                     None if f is None else np.array(f, dtype=np.float64))
+                    for t, v, m, f in data["excursion"]])
 
 
 @dataclass
@@ -23,7 +50,7 @@ class SwitchingRecord:
         [ps], ``step``, ``field`` [V/A] (3 floats), ``theta`` [deg], ``stage`` (name),
         ``replica``. Written to ``events.json`` as they happen.
     switched_in_stage: replicas that switched in the running stage (for ``stop switched``).
-    detectors: one :class:`~slidesim.analysis.switching.DetectorMemory` per replica (the frames
+    detectors: one :class:`DetectorMemory` per replica (the frames
         since each replica last sat in a basin), so a crossing that straddles a restart is found.
     """
 

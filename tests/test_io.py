@@ -18,8 +18,8 @@ from slidesim.io.structures import layers_from_z, read_structure, write_structur
 from slidesim.io.thermo import STANDARD_COLUMNS, ThermoWriter, read_thermo
 from slidesim.io.trajectory import (TrajectoryWriter, cell_to_lengths_angles,
                                     lengths_angles_to_cell, read_trajectory)
-from slidesim.analysis.switching import DetectorMemory
-from slidesim.state import State, SwitchingRecord
+
+from slidesim.state import DetectorMemory, State, SwitchingRecord
 from slidesim.units import EV_IN_KCAL_PER_MOL
 
 LATTICE_A = 2.504  # h-BN [A]

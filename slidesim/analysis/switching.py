@@ -14,11 +14,13 @@ degrees; AB -> BA: 240, 0 or 120); the field is interpolated to the crossing mom
 time (for use inside a run) and finds the same crossings.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-#: basin codes
+from slidesim.state import DetectorMemory
+
+#: basin codes (NONE: not in a basin yet)
 BA, AB, NONE = 1, -1, 0
 _NAMES = {BA: "BA", AB: "AB"}
 
@@ -133,34 +135,6 @@ def detect_crossings(times, sliding_vectors, lattice, fields=None, capture_radiu
                                        frame))
         current, last_in = state, frame
     return crossings
-
-
-@dataclass
-class DetectorMemory:
-    """What a :class:`SwitchingDetector` remembers between frames (and a checkpoint keeps).
-
-    basin: BA (1), AB (-1) or NONE (0), the basin last visited; frame: index of the last frame
-    seen (-1 before the first); excursion: the frames since the last one in a basin, each
-    ``(time [ps], t (2,) [A], d_AB - d_BA [A], field (3,) [V/A] or None)``.
-    """
-
-    basin: int = NONE
-    frame: int = -1
-    excursion: list = field(default_factory=list)
-
-    def as_json(self):
-        """JSON-friendly data (plain lists and floats), read back by :meth:`from_json`."""
-        return {"basin": int(self.basin), "frame": int(self.frame),
-                "excursion": [[t, [float(x) for x in v], m,
-                               None if f is None else [float(x) for x in f]]
-                              for t, v, m, f in self.excursion]}
-
-    @classmethod
-    def from_json(cls, data):
-        return cls(int(data["basin"]), int(data["frame"]),
-                   [(float(t), np.array(v, dtype=np.float64), float(m),
-                     None if f is None else np.array(f, dtype=np.float64))
-                    for t, v, m, f in data["excursion"]])
 
 
 class SwitchingDetector:
