@@ -5,10 +5,10 @@ bottom, in the plane), each atom unwrapped across the periodic boundaries from f
 plus a constant that makes it relative to AA stacking. That constant comes from the registry of
 the first frame (each top atom paired with the nearest bottom atom of its species), so t is the
 top layer's displacement from AA modulo a lattice vector, and continuous in time after that.
-This is the definition the run uses (:class:`slidesim.observables.SlidingVector`, same weights,
-same offset, same masses: slidesim's table, :data:`slidesim.units.ATOMIC_MASS`), so for a
-slidesim trajectory ``--sliding-source coordinates`` and ``stored`` agree to the float32
-round-off of the stored coordinates.
+This is the definition the run uses (:class:`slidesim.observables.SlidingVector`: same weights,
+same offset, and the run's masses, :func:`slidesim.io.structures.default_mass` of each element),
+so for a slidesim trajectory ``--sliding-source coordinates`` and ``stored`` agree to the
+float32 round-off of the stored coordinates.
 
 Files: slidesim's own (``layer``, ``species``, ``stage``, ``temperature_target``,
 ``electric_field`` ...), and any other AMBER netCDF trajectory with ``coordinates``, a cell
@@ -25,10 +25,10 @@ import numpy as np
 from ase.data import atomic_masses, chemical_symbols
 
 from slidesim.analysis.lattice import HexLattice, LatticeError, infer_lattice, lattice_from_cell
+from slidesim.io.structures import default_mass
 from slidesim.io.trajectory import lengths_angles_to_cell
 from slidesim.kernels.unwrap import unwrap_layer_centres
 from slidesim.observables import SlidingVector, layer_weights
-from slidesim.units import ATOMIC_MASS
 
 #: netCDF fill values of unwritten records are ~9.97e36; anything beyond this is not a position
 _UNWRITTEN = 1e30
@@ -141,8 +141,8 @@ def _masses(dataset, n_atoms):
         numbers = variables["atom_types"][:].astype(np.int64)
         numbers = numbers[0] if numbers.ndim == 2 else numbers
         if np.all((numbers > 0) & (numbers < len(atomic_masses))):
-            return np.array([ATOMIC_MASS.get(chemical_symbols[z], atomic_masses[z])
-                             for z in numbers], dtype=np.float64)
+            return np.array([default_mass(chemical_symbols[z]) for z in numbers],
+                            dtype=np.float64)
     return np.ones(n_atoms)
 
 
