@@ -16,7 +16,7 @@ PARAMS_DIR = os.path.join(os.path.dirname(__file__), "params")
 
 
 def _bn_ilp(species_names, state=None, tersoff=None, ilp=None):
-    """Tersoff (BNC.tersoff) + ILP (BNCH.ILP, 16 A, taper) + shielded Coulomb (B +0.42, N -0.42 e)."""
+    """Tersoff (BNC.tersoff) + ILP (BNCH.ILP, 16 A, taper) + shielded Coulomb (B +0.42, N -0.42)."""
     from slidesim.models.coulomb import ShieldedCoulombTerm
     from slidesim.models.ilp import ILPTerm
     from slidesim.models.model import Model
