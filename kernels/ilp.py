@@ -52,7 +52,7 @@ def _normalize_jacobian(n_raw, norm_sq, norm, jac):
             jac[a, b] = jac[a, b] / norm - n_raw[a] * proj / norm_sq
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq,
                 keep_nearest):
     """Normals of every atom and their derivatives, from a full intralayer neighbour list.
@@ -72,15 +72,34 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
         nearest 3 define the normal instead, and the count is still reported in full.
     """
     n_atoms = positions.shape[0]
-    normals = np.zeros((n_atoms, 3))
-    dnormal_dself = np.zeros((n_atoms, 3, 3))
-    dnormal_dneighbor = np.zeros((n_atoms, 3, 3, 3))
-    normal_neighbors = np.zeros((n_atoms, 3), np.int64)
-    normal_vectors = np.zeros((n_atoms, 3, 3))
-    normal_counts = np.zeros(n_atoms, np.int64)
-    # per-atom scratch (raw normal, edge differences): no heap allocation inside the loop
-    scratch = np.zeros((n_atoms, 5, 3))
+    normals = np.empty((n_atoms, 3))
+    dnormal_dself = np.empty((n_atoms, 3, 3))
+    dnormal_dneighbor = np.empty((n_atoms, 3, 3, 3))
+    normal_neighbors = np.empty((n_atoms, 3), np.int64)
+    normal_vectors = np.empty((n_atoms, 3, 3))
+    normal_counts = np.empty(n_atoms, np.int64)
+    scratch = np.empty((n_atoms, 5, 3))
+    ilp_normals_into(positions, species, offsets, neighbors, shifts, normal_cutoff_sq,
+                     keep_nearest, normals, dnormal_dself, dnormal_dneighbor, normal_neighbors,
+                     normal_vectors, normal_counts, scratch)
+    return (normals, dnormal_dself, dnormal_dneighbor, normal_neighbors, normal_vectors,
+            normal_counts)
+
+
+@njit(cache=True, parallel=True)
+def ilp_normals_into(positions, species, offsets, neighbors, shifts, normal_cutoff_sq,
+                     keep_nearest, normals, dnormal_dself, dnormal_dneighbor, normal_neighbors,
+                     normal_vectors, normal_counts, scratch):
+    """:func:`ilp_normals` into caller-owned arrays of the shapes it returns (overwritten), and
+    scratch (N, 5, 3), per-atom room for the raw normal and edge differences."""
+    n_atoms = positions.shape[0]
     for i in prange(n_atoms):
+        normals[i] = 0.0
+        dnormal_dself[i] = 0.0
+        dnormal_dneighbor[i] = 0.0
+        normal_neighbors[i] = 0
+        normal_vectors[i] = 0.0
+        scratch[i] = 0.0
         vet = normal_vectors[i]
         distance_sq = scratch[i, 4]
         count = 0
@@ -154,8 +173,6 @@ def ilp_normals(positions, species, offsets, neighbors, shifts, normal_cutoff_sq
             _normalize_jacobian(n_raw, norm_sq, norm, dnormal_dself[i])
         for m in range(count):
             _normalize_jacobian(n_raw, norm_sq, norm, dnormal_dneighbor[i, m])
-    return (normals, dnormal_dself, dnormal_dneighbor, normal_neighbors, normal_vectors,
-            normal_counts)
 
 
 @njit(cache=True, fastmath=FASTMATH)

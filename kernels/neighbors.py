@@ -196,6 +196,137 @@ def build_neighbor_list(positions, cell, layer, cutoff, mode, bins_per_cutoff):
     return offsets, neighbors, shifts
 
 
+@numba.njit(cache=True)
+def keeps_pair(i, j, m_a, m_b):
+    """Whether the half list keeps entry (i, j, image m_a a + m_b b) of the full list.
+
+    Of the two entries of an unordered pair, (i, j) and (j, i), the parity of i + j picks one:
+    j > i when i + j is odd, j < i when it is even, so every row keeps about half of its
+    entries (a balanced load, unlike j > i). An atom meeting its own image keeps the image
+    whose (m_a, m_b) is lexicographically positive.
+    """
+    if j != i:
+        return ((i + j) & 1 == 1) == (j > i)
+    return m_a > 0 or (m_a == 0 and m_b > 0)
+
+
+@numba.njit(cache=True)
+def walk_row_half(i, positions, cell, cutoff_sq, mode, fold, bin_ab, group, n_groups,
+                  bin_start, bin_atoms, bin_positions, bin_fold, n_a, n_b, k_a, k_b, write,
+                  start, neighbors, images):
+    """:func:`walk_row` keeping only the entries :func:`keeps_pair` picks.
+
+    Stores, from ``start`` on if ``write``, the neighbour (int32) and the image (m_a, m_b)
+    (int64) of each kept entry. Returns the number kept. Same row order as walk_row.
+    """
+    count = 0
+    x_i, y_i, z_i = positions[i, 0], positions[i, 1], positions[i, 2]
+    fold_a, fold_b = fold[i, 0], fold[i, 1]
+    ax, ay, az = cell[0, 0], cell[0, 1], cell[0, 2]
+    bx, by, bz = cell[1, 0], cell[1, 1], cell[1, 2]
+    for g in range(n_groups):
+        if (mode == 1 and g != group[i]) or (mode == 2 and g == group[i]):
+            continue
+        for d_a in range(-k_a, k_a + 1):
+            virtual_a = bin_ab[i, 0] + d_a
+            image_a = virtual_a // n_a
+            p = virtual_a - image_a * n_a
+            for d_b in range(-k_b, k_b + 1):
+                virtual_b = bin_ab[i, 1] + d_b
+                image_b = virtual_b // n_b
+                q = virtual_b - image_b * n_b
+                c = (g * n_a + p) * n_b + q
+                for slot in range(bin_start[c], bin_start[c + 1]):
+                    j = bin_atoms[slot]
+                    m_a = image_a + fold_a - bin_fold[slot, 0]
+                    m_b = image_b + fold_b - bin_fold[slot, 1]
+                    if not keeps_pair(i, j, m_a, m_b):
+                        continue
+                    sx = m_a * ax + m_b * bx
+                    sy = m_a * ay + m_b * by
+                    sz = m_a * az + m_b * bz
+                    rx = (bin_positions[slot, 0] + sx) - x_i
+                    ry = (bin_positions[slot, 1] + sy) - y_i
+                    rz = (bin_positions[slot, 2] + sz) - z_i
+                    inside = rx * rx + ry * ry + rz * rz < cutoff_sq
+                    if inside and not (image_a == 0 and image_b == 0 and j == i):
+                        if write:
+                            neighbors[start + count] = j
+                            images[start + count, 0] = int(m_a)
+                            images[start + count, 1] = int(m_b)
+                        count += 1
+    return count
+
+
+@numba.njit(cache=True, parallel=True)
+def build_half_list(positions, cell, layer, cutoff, mode, bins_per_cutoff):
+    """Half CSR list: each unordered pair (i, j, image) closer than ``cutoff`` once.
+
+    Arguments as :func:`build_neighbor_list`. The kept entry of each pair is the one
+    :func:`keeps_pair` picks, in walk_row's row order. Returns ``half_offsets`` (N+1,) int64,
+    ``half_neighbors`` (M,) int32, ``half_images`` (M,) int32 and ``shift_table`` (n_images,
+    3) float64 [A]: entry k pairs row i with j = half_neighbors[k] at
+    ``r_ij = positions[j] + shift_table[half_images[k]] - positions[i]``, the shift bit for bit
+    the one the full list stores. 8 bytes an unordered pair instead of the full list's 64.
+    """
+    n = positions.shape[0]
+    n_a, n_b, k_a, k_b = bin_grid(cell, cutoff, bins_per_cutoff, 4 * n + 16)
+    fold, bin_ab = fold_and_bin(positions, cell, n_a, n_b)
+    group, n_groups = layer_groups(layer)
+    bin_start, bin_atoms, bin_positions, bin_fold = sort_into_bins(
+        positions, fold, bin_ab, group, n_groups, n_a, n_b)
+    cutoff_sq = cutoff * cutoff
+    counts = np.empty(n, np.int64)
+    no_neighbors = np.empty(0, np.int32)
+    no_images = np.empty((0, 2), np.int64)
+    for i in prange(n):
+        counts[i] = walk_row_half(i, positions, cell, cutoff_sq, mode, fold, bin_ab, group,
+                                  n_groups, bin_start, bin_atoms, bin_positions, bin_fold,
+                                  n_a, n_b, k_a, k_b, False, 0, no_neighbors, no_images)
+    offsets = np.zeros(n + 1, np.int64)
+    for i in range(n):
+        offsets[i + 1] = offsets[i] + counts[i]
+    m = offsets[n]
+    neighbors = np.empty(m, np.int32)
+    images = np.empty((m, 2), np.int64)
+    for i in prange(n):
+        walk_row_half(i, positions, cell, cutoff_sq, mode, fold, bin_ab, group, n_groups,
+                      bin_start, bin_atoms, bin_positions, bin_fold, n_a, n_b, k_a, k_b, True,
+                      offsets[i], neighbors, images)
+    # the images in use, numbered densely over their bounding box, then compacted
+    if m == 0:
+        return offsets, neighbors, np.empty(0, np.int32), np.empty((0, 3))
+    min_a, max_a = images[0, 0], images[0, 0]
+    min_b, max_b = images[0, 1], images[0, 1]
+    for e in range(m):
+        min_a = min(min_a, images[e, 0])
+        max_a = max(max_a, images[e, 0])
+        min_b = min(min_b, images[e, 1])
+        max_b = max(max_b, images[e, 1])
+    span_b = max_b - min_b + 1
+    number = np.full((max_a - min_a + 1) * span_b, -1, np.int64)
+    for e in range(m):
+        number[(images[e, 0] - min_a) * span_b + images[e, 1] - min_b] = 0
+    n_images = 0
+    for box in range(number.shape[0]):
+        if number[box] == 0:
+            number[box] = n_images
+            n_images += 1
+    shift_table = np.empty((n_images, 3))
+    for box in range(number.shape[0]):
+        if number[box] >= 0:
+            # floats, in walk_row's expression: the same bits as the full list's shifts
+            m_a = float(box // span_b + min_a)
+            m_b = float(box % span_b + min_b)
+            shift_table[number[box], 0] = m_a * cell[0, 0] + m_b * cell[1, 0]
+            shift_table[number[box], 1] = m_a * cell[0, 1] + m_b * cell[1, 1]
+            shift_table[number[box], 2] = m_a * cell[0, 2] + m_b * cell[1, 2]
+    half_images = np.empty(m, np.int32)
+    for e in prange(m):
+        half_images[e] = number[(images[e, 0] - min_a) * span_b + images[e, 1] - min_b]
+    return offsets, neighbors, half_images, shift_table
+
+
 @numba.njit(cache=True, parallel=True)
 def max_displacement_sq(positions, reference_positions):
     """Largest squared displacement [A^2] of any atom between two (N, 3) unwrapped arrays [A]."""

@@ -109,16 +109,25 @@ class ILPTerm(ForceTerm):
         #: energies [eV] of the last call: {"attraction": ..., "repulsion": ...}
         self.energy_parts = {}
 
-    def normals(self, positions, species, neighbor_list):
+    def normals(self, positions, species, neighbor_list, out=None):
         """Unit normals (N, 3) and the rest of :func:`slidesim.kernels.ilp.ilp_normals`.
 
-        Raises ValueError where a normal has zero length, and where an atom has more than 3
-        normal neighbours if ``crowded`` is "error" (LAMMPS stops with an error in both cases).
+        out: None, or the six arrays ilp_normals returns plus a scratch (N, 5, 3), to be
+        overwritten (the six are returned). Raises ValueError where a normal has zero length,
+        and where an atom has more than 3 normal neighbours if ``crowded`` is "error" (LAMMPS
+        stops with an error in both cases).
         """
-        result = ilp_kernels.ilp_normals(
-            np.ascontiguousarray(positions, dtype=np.float64), np.asarray(species, np.int64),
-            neighbor_list.offsets, neighbor_list.neighbors, neighbor_list.shifts,
-            self.normal_cutoff ** 2, self.crowded == "nearest")
+        positions = np.ascontiguousarray(positions, dtype=np.float64)
+        species = np.asarray(species, np.int64)
+        if out is None:
+            result = ilp_kernels.ilp_normals(
+                positions, species, neighbor_list.offsets, neighbor_list.neighbors,
+                neighbor_list.shifts, self.normal_cutoff ** 2, self.crowded == "nearest")
+        else:
+            ilp_kernels.ilp_normals_into(
+                positions, species, neighbor_list.offsets, neighbor_list.neighbors,
+                neighbor_list.shifts, self.normal_cutoff ** 2, self.crowded == "nearest", *out)
+            result = tuple(out[:6])
         counts = result[-1]
         if counts.max(initial=0) > 3:
             atoms = np.nonzero(counts > 3)[0]
