@@ -17,8 +17,11 @@ with the normal n_i of i. What differs is the normal, as in LAMMPS's ``ILP_neigh
 - six neighbours (a full ring): n_i ∝ sum_m v_m x v_(m+1 mod 6) / 6, which does not depend on
   r_i; 2-5 neighbours (an edge): n_i ∝ sum_{m < count-1} v_m x v_(m+1) / (count - 1);
   0 or 1: n_i = z. The sign of n_i depends on the order, the energy does not: on a full ring
-  the order only fixes the sign, so the energy does not depend on the list order; on an edge
-  it can in degenerate cases, where LAMMPS's own result depends on its binning.
+  (each neighbour adjacent to two others) or a clean open chain the list order only fixes the
+  sign, so the energy does not depend on it. Where the neighbours close no ring although there
+  are six (a sheet torn apart: one neighbour pushed beyond rcut from its ring neighbours), or
+  form no clean chain, the order depends on the neighbour list: LAMMPS's result then depends
+  on its binning and slidesim follows its own list order, so the two differ there.
 
 Parameter rows are indexed [s_i, s_j, column] with the columns of
 :data:`slidesim.kernels.ilp.PARAM_COLUMNS`, energies in eV.

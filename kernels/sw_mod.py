@@ -206,7 +206,7 @@ def sw_mod_energy_forces(positions, species, offsets, neighbors, shifts, params,
     offsets (N+1,), neighbors (M,) int64, shifts (M, 3) float64 [A]: full CSR neighbour list
     with r_ij = positions[j] + shifts[slot] - positions[i] (pairs beyond the table's cutoffs
     are skipped here); params (S, S, S, N_COLUMNS) float64; delta1 <= delta2: the switching
-    window on |cos theta - cos theta0| [1] (delta1 = delta2 = 1 or more: plain SW, since
+    window on |cos theta - cos theta0| [1] (delta1 = delta2 = 2: plain SW, since
     |cos theta - cos theta0| < 2); n_chunks: number of per-thread work chunks (the result
     depends on it only through round-off).
     Returns (energy [eV], forces (N, 3) [eV/A], virial (6,) [eV], W_ab = sum r_a F_b, Voigt

@@ -109,8 +109,9 @@ class ILPTMDTerm(ForceTerm):
     path: .ILP parameter file (``MoS2.ILP`` or ``TMD.ILP``); species_names: element of each
     species index (Mo, W, S, Se); cutoff [A]: the global cutoff and taper radius Rcut (16 in
     LAMMPS's example); taper: multiply every pair by Tap(r / Rcut) (LAMMPS's default, flag 1);
-    sheets: (N,) int64 sublayer of every atom (0 lower chalcogen, 1 metal, 2 upper chalcogen)
-    if known, else taken from the first configuration (:func:`slidesim.tmd.sublayers`).
+    sheets: (N,) int64 sublayer of every atom (0 lower chalcogen, 1 metal, 2 upper chalcogen),
+    used as given; None (the default): taken from the first configuration
+    (:func:`slidesim.tmd.sublayers`) and kept.
 
     Neighbour lists: "intra" (same layer, the file's largest rcut) for the normals, "inter"
     (different layers, Rcut) for the pair sums; both may reach beyond their cutoffs (a skin).
@@ -133,14 +134,21 @@ class ILPTMDTerm(ForceTerm):
             "intra": NeighborRequest(cutoff=float(self.normal_cutoff.max()), mode="intralayer"),
             "inter": NeighborRequest(cutoff=self.cutoff, mode="interlayer"),
         }
-        self._sheets = None if sheets is None else np.asarray(sheets, np.int64).copy()
+        self._given_sheets = None if sheets is None else np.asarray(sheets, np.int64).copy()
+        self._sheets = None
         self._anchors = None
         self._sheet_key = None
         #: energies [eV] of the last call: {"attraction": ..., "repulsion": ...}
         self.energy_parts = {}
 
     def sheets(self, positions, cell, species, layer):
-        """(N,) int64 sheet of every atom, assigned once and then kept (see the module)."""
+        """(N,) int64 sheet of every atom: as given, or assigned once and then kept while each
+        chalcogen stays on its side of its metals (see the module)."""
+        if self._given_sheets is not None:
+            if len(self._given_sheets) != len(positions):
+                raise ValueError(f"ilp/tmd: sheets given for {len(self._given_sheets)} atoms, "
+                                 f"the structure has {len(positions)}")
+            return self._given_sheets
         species = np.asarray(species, np.int64)
         layer = np.asarray(layer, np.int64)
         key = self._sheet_key
@@ -150,13 +158,7 @@ class ILPTMDTerm(ForceTerm):
             return self._sheets
         sheets, anchors = tmd.sublayers(positions, cell, self.species_names, species, layer,
                                         return_anchors=True)
-        given = self._sheets
-        if key is None and given is not None:
-            if given.shape != sheets.shape:
-                raise ValueError(f"ilp/tmd: sheets given for {len(given)} atoms, the structure "
-                                 f"has {len(sheets)}")
-            sheets = given  # the caller's labels stand; the anchors only watch them
-        elif same_atoms and not np.array_equal(sheets, given):
+        if same_atoms and not np.array_equal(sheets, self._sheets):
             warnings.warn("ilp/tmd: some chalcogens crossed the mean height of their metals; the "
                           "sheets (sublayers) were reassigned from this configuration",
                           RuntimeWarning, stacklevel=3)
