@@ -169,7 +169,7 @@ def score_model(model_path, frames, skin=0.0):
                                model.neighbor_lists(skin))
         errors["energy"].append(abs(result.energy - atoms.get_potential_energy()) / len(atoms))
         errors["forces"].append(np.abs(result.forces - atoms.get_forces()).ravel())
-        predicted = term.last_result(positions, state.cell, state.species).born_charges
+        predicted = result.extras.get("born_charges")
         if predicted is not None and "born_charges" in atoms.arrays:
             reference = atoms.arrays["born_charges"].reshape(-1, 3, 3)
             errors["born_charges"].append(np.abs(predicted - reference).ravel())

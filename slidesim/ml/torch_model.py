@@ -109,7 +109,6 @@ class TorchScriptTerm(ForceTerm):
         self.has_dipole = "dipole" in self.metadata["outputs"]
         self.field = np.zeros(3)
         self._edges = EdgeCache(self.device, self.dtype)
-        self._last = None
 
     # ---- evaluation -------------------------------------------------------------------------
     def _inputs(self, positions_list, cell, species, neighbor_lists, fields):
@@ -199,11 +198,7 @@ class TorchScriptTerm(ForceTerm):
             lists.append(nl)
         if fields is None:
             fields = np.tile(self.field, (len(positions_list), 1))
-        results = self._evaluate(list(positions_list), cell, species, lists, fields)
-        cell, species = np.array(cell, dtype=np.float64), np.array(species)
-        self._last = [(np.array(positions, dtype=np.float64), cell, species, result)
-                      for positions, result in zip(positions_list, results)]
-        return results
+        return self._evaluate(list(positions_list), cell, species, lists, fields)
 
     def _pair_list(self, lists):
         """The NeighborList in ``lists``: a NeighborList, or a dict keyed "pairs" or by mode."""
@@ -217,15 +212,7 @@ class TorchScriptTerm(ForceTerm):
     def compute(self, positions, cell, species, layer, neighbor_lists):
         """:class:`TermResult` of one configuration (the ForceTerm contract)."""
         result = self.compute_batch([positions], cell, species, layer, [neighbor_lists])[0]
-        return TermResult(result.energy, result.forces, result.virial)
-
-    def last_result(self, positions, cell, species):
-        """The :class:`MLResult` of the last evaluation that included these inputs, or None."""
-        for last_positions, last_cell, last_species, result in self._last or ():
-            if (np.array_equal(last_positions, positions) and np.array_equal(last_cell, cell)
-                    and np.array_equal(last_species, species)):
-                return result
-        return None
+        return TermResult(result.energy, result.forces, result.virial, extras=result.extras)
 
     def born_charge_source(self):
         """A dipole source for :class:`~slidesim.fields.field.FieldTerm` using this model's BECs."""
@@ -239,8 +226,9 @@ class TorchScriptTerm(ForceTerm):
 class TorchScriptBornCharges:
     """Born charges Z (N, 3, 3) [e] and dipole (3,) [e A] of a :class:`TorchScriptTerm`.
 
-    The interface FieldTerm expects: ``requests`` and ``compute(...) -> DipoleResult``. It reuses
-    the term's evaluation when the term was just computed on the same positions. Without a model
+    The interface FieldTerm expects: ``requests`` and ``compute(...) -> DipoleResult`` (it
+    evaluates the model; a run takes the Born charges from the model's own result instead, see
+    slidesim.fields.coupling). Without a model
     dipole, ``dipole`` is zero (the field energy -E.P and the logged P are then zero; forces
     Z^T E are exact); ``dipole_virial`` is zero (slidesim runs at fixed cell).
     """
@@ -255,10 +243,7 @@ class TorchScriptBornCharges:
     def compute_batch(self, positions_list, cell, species, layer, neighbor_lists_list,
                       fields=None):
         """DipoleResults of R replicas (one model call, unless the term just made it)."""
-        results = [self.term.last_result(positions, cell, species)
-                   for positions in positions_list]
-        if any(result is None for result in results):
-            results = self.term.compute_batch(positions_list, cell, species, layer,
-                                              neighbor_lists_list, fields)
+        results = self.term.compute_batch(positions_list, cell, species, layer,
+                                          neighbor_lists_list, fields)
         return [DipoleResult(np.zeros(3) if r.dipole is None else r.dipole, r.born_charges,
                              np.zeros((3, 3, 3))) for r in results]
