@@ -20,10 +20,16 @@ from slidesim.models.catalog import PARAMS_DIR, model_entry
 
 ILP_FILE = os.path.join(PARAMS_DIR, "BN_dft.ILP")
 TERSOFF_FILE = os.path.join(PARAMS_DIR, "BN_dft.tersoff")
-#: the registry-dipole parameters refitted to bn-dft (its catalog entry's)
-DIPOLE_PARAMETERS = model_entry("bn-dft").dipole
-#: the DFT lattice constant bn-dft is stress-free at [A] (its catalog entry's)
-LATTICE_A = model_entry("bn-dft").lattice
+
+
+def __getattr__(name):
+    """``DIPOLE_PARAMETERS`` (registry-dipole parameter file) and ``LATTICE_A`` (the DFT lattice
+    constant bn-dft is stress-free at [A]), read from bn-dft's catalog entry when asked."""
+    if name == "DIPOLE_PARAMETERS":
+        return model_entry("bn-dft").dipole
+    if name == "LATTICE_A":
+        return model_entry("bn-dft").lattice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def bn_dft(species_names, state=None, tersoff=None, ilp=None):
