@@ -477,3 +477,18 @@ def test_too_many_normal_neighbours_is_an_error(terms):
     ilp = terms[1]()
     with pytest.raises(ValueError, match="more than six"):
         evaluate(ilp, positions, cell, species, layer)
+
+
+def test_species_may_share_an_element(terms):
+    """Species ("Mo", "S", "S") - the two chalcogen sheets as species of their own - give the
+    numbers of ("Mo", "S")."""
+    positions, cell, species, layer = tmd_bilayer(3, 3, slide=0.25, sigma=0.05, seed=12)
+    sheets = tmd.sublayers(positions, cell, SPECIES, species, layer)
+    split = np.where(sheets == tmd.UPPER_CHALCOGEN, 2, species)
+    names = ("Mo", "S", "S")
+    for term, other in ((terms[0], SWModTerm(terms[0].path, names)),
+                        (terms[1](), ILPTMDTerm(terms[1]().path, names))):
+        expected = evaluate(term, positions, cell, species, layer)
+        result = evaluate(other, positions, cell, split, layer)
+        assert abs(result.energy - expected.energy) < 1e-12 * abs(expected.energy)
+        assert np.abs(result.forces - expected.forces).max() < 1e-12

@@ -41,7 +41,8 @@ def read_tmd_ilp_file(path, species_names):
     delta2inv = delta^-2, seff = sR reff; rcut [A] is the normal cutoff.
 
     Returns (params, normal_cutoff): params (S, S, 8) float64 in the columns of
-    :data:`slidesim.kernels.ilp.PARAM_COLUMNS`, normal_cutoff (S, S) float64 [A].
+    :data:`slidesim.kernels.ilp.PARAM_COLUMNS`, normal_cutoff (S, S) float64 [A], indexed by
+    species (several species may share an element: the two chalcogen sheets).
     Raises ValueError naming file and line for a malformed entry, a duplicate, or (naming the
     file) a missing pair of the given species.
     """
@@ -77,29 +78,30 @@ def read_tmd_ilp_file(path, species_names):
                                  f"is not a number: {word!r}") from None
         if name_i not in species_names or name_j not in species_names:
             continue
-        si, sj = species_names.index(name_i), species_names.index(name_j)
-        if (si, sj) in seen:
+        if (name_i, name_j) in seen:
             raise ValueError(f"{path}:{start_line}: duplicate ILP entry for {name_i} {name_j} "
-                             f"(first at line {seen[si, sj]})")
+                             f"(first at line {seen[name_i, name_j]})")
         if values["beta"] <= 0.0 or values["delta"] <= 0.0 or values["sR"] * values["reff"] <= 0.0:
             raise ValueError(f"{path}:{start_line}: ILP entry {name_i} {name_j} needs beta, "
                              "delta and sR reff > 0")
-        seen[si, sj] = start_line
+        seen[name_i, name_j] = start_line
         mev = 1e-3 * values["S"]
         row = {"z0": values["beta"], "lambda": values["alpha"] / values["beta"],
                "delta2inv": values["delta"] ** -2.0, "epsilon": values["epsilon"] * mev,
                "C": values["C"] * mev, "d": values["d"], "seff": values["sR"] * values["reff"],
                "C6": values["C6"] * mev}
-        params[si, sj] = [row[name] for name in ilp_kernels.PARAM_COLUMNS]
-        normal_cutoff[si, sj] = values["rcut"]
+        # several species may share an element (e.g. the two chalcogen sheets)
+        for si, sj in np.ndindex(n_species, n_species):
+            if (species_names[si], species_names[sj]) == (name_i, name_j):
+                params[si, sj] = [row[name] for name in ilp_kernels.PARAM_COLUMNS]
+                normal_cutoff[si, sj] = values["rcut"]
     if words:
         raise ValueError(f"{path}:{start_line}: incomplete ILP entry at the end of the file: "
                          f"{' '.join(words)}")
-    for si in range(n_species):
-        for sj in range(n_species):
-            if (si, sj) not in seen:
-                raise ValueError(f"{path}: no ILP entry for {species_names[si]} "
-                                 f"{species_names[sj]}")
+    for si, sj in np.ndindex(n_species, n_species):
+        if (species_names[si], species_names[sj]) not in seen:
+            raise ValueError(f"{path}: no ILP entry for {species_names[si]} "
+                             f"{species_names[sj]}")
     return params, normal_cutoff
 
 

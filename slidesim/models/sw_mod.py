@@ -82,9 +82,9 @@ def sw_parameter_table(entries, species_names, path="<entries>"):
     """(S, S, S, N_COLUMNS) float64 table of the kernel from file entries, with LAMMPS's
     derived columns (cut = a sigma; the list cutoff shortened by tol > 0, tol capped at 0.01).
 
-    table[a, b, c] holds the entry (species_names[a], species_names[b], species_names[c]);
-    entries naming other elements are ignored, as in LAMMPS. Raises ValueError when a triplet
-    is missing or given twice, when the pair parameters of [a, b, b] and [b, a, a] differ, or
+    table[a, b, c] holds the entry (species_names[a], species_names[b], species_names[c])
+    (species may share an element); entries naming other elements are ignored, as in LAMMPS.
+    Raises ValueError when a triplet is missing or given twice, when the pair parameters of [a, b, b] and [b, a, a] differ, or
     when lambda, epsilon or cos theta0 of [i, j, k] and [i, k, j] differ (in both cases LAMMPS
     would give results that depend on atom ids or neighbour order).
     """
@@ -96,16 +96,17 @@ def sw_parameter_table(entries, species_names, path="<entries>"):
     for elements, values, line_number in entries:
         if not all(e in species_names for e in elements):
             continue
-        index = tuple(species_names.index(e) for e in elements)
-        if index in found:
+        if elements in found:
             raise ValueError(f"{path}:{line_number}: duplicate entry for {' '.join(elements)} "
-                             f"(first at line {found[index]})")
-        found[index] = line_number
-        table[index][:len(values)] = values
+                             f"(first at line {found[elements][1]})")
+        found[elements] = (values, line_number)
+    # several species may share an element (e.g. the two chalcogen sheets): same parameters
     for index in np.ndindex(n_species, n_species, n_species):
-        if index not in found:
-            names = " ".join(species_names[s] for s in index)
-            raise ValueError(f"{path}: missing an entry for {names}")
+        elements = tuple(species_names[s] for s in index)
+        if elements not in found:
+            raise ValueError(f"{path}: missing an entry for {' '.join(elements)}")
+        values = found[elements][0]
+        table[index][:len(values)] = values
     for row in table.reshape(-1, k.N_COLUMNS):
         epsilon, sigma, big_a, big_b = row[k.COL_EPSILON], row[k.COL_SIGMA], row[k.COL_BIG_A], \
             row[k.COL_BIG_B]
