@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from slidesim.models.base import NeighborRequest
-from slidesim.neighbors import NeighborList, neighbor_lists_for
+from slidesim.neighbors import NeighborList, half_list_from_full, neighbor_lists_for
 from slidesim.neighbors_reference import brute_force_neighbors, in_plane_widths
 
 A_BN = 2.5045          # h-BN lattice constant [A]
@@ -274,3 +274,93 @@ def test_neighbor_lists_for_shares_equal_requests():
     assert lists[("ilp", "pairs")].mode == "interlayer"
     with pytest.raises(ValueError, match="Did you mean"):
         neighbor_lists_for({"x": NeighborRequest(2.0, "intra-layer")})
+
+
+def expand_half(half):
+    """The full list a HalfList stands for: each kept (i, j, s) also as (j, i, -s)."""
+    i = np.repeat(np.arange(len(half.offsets) - 1), np.diff(half.offsets))
+    j = half.neighbors.astype(np.int64)
+    shifts = half.shift_table[half.images]
+    rows = np.concatenate([i, j])
+    order = np.argsort(rows, kind="stable")
+    offsets = np.zeros(len(half.offsets), np.int64)
+    offsets[1:] = np.cumsum(np.bincount(rows, minlength=len(half.offsets) - 1))
+    return offsets, np.concatenate([j, i])[order], np.concatenate([shifts, -shifts])[order]
+
+
+@pytest.mark.parametrize("n_cells, cutoff, mode", [(2, 16.0, "interlayer"), (5, 16.0, "interlayer"),
+                                                   (3, 5.0, "all"), (1, 4.0, "intralayer")])
+def test_half_list_holds_each_pair_once(n_cells, cutoff, mode):
+    """Expanded, the half list is the full list; the shifts are the full list's, bit for bit;
+    rows are balanced; half_list_from_full keeps the same pairs."""
+    positions, cell, layer = bn_bilayer(n_cells)
+    positions = positions + np.random.default_rng(n_cells).normal(0.0, 0.1, positions.shape)
+    positions[::3, :2] += 7.0 * cell[0, :2]         # unwrapped: some atoms cells away
+    nl = NeighborList(cutoff, skin=0.5, mode=mode)
+    nl.build(positions, cell, layer)
+    full = (nl.offsets, nl.neighbors, nl.shifts)
+    half = nl.half_list()
+    assert half.neighbors.dtype == np.int32 and half.images.dtype == np.int32
+    assert 2 * len(half.neighbors) == len(full[1]) == nl.n_pairs
+    expanded = expand_half(half)
+    np.testing.assert_array_equal(pair_keys(*expanded, cell), pair_keys(*full, cell))
+    # the exact shift of each kept entry appears in the full list's row for that pair
+    full_rows = {(i, int(j), tuple(sh)) for i in range(len(positions))
+                 for j, sh in zip(full[1][full[0][i]:full[0][i + 1]],
+                                  full[2][full[0][i]:full[0][i + 1]])}
+    i = np.repeat(np.arange(len(positions)), np.diff(half.offsets))
+    for a, b, sh in zip(i, half.neighbors, half.shift_table[half.images]):
+        assert (a, int(b), tuple(sh)) in full_rows
+    if mode == "interlayer":
+        rows = np.diff(half.offsets)
+        assert rows.max() - rows.min() <= 0.2 * rows.mean()
+    from_full = half_list_from_full(*full)
+    np.testing.assert_array_equal(pair_keys(*expand_half(from_full), cell),
+                                  pair_keys(*full, cell))
+    if mode == "interlayer":
+        # no atom meets its own image (where the two pick the image by different orders)
+        np.testing.assert_array_equal(from_full.offsets, half.offsets)
+        np.testing.assert_array_equal(from_full.neighbors, half.neighbors)
+        np.testing.assert_array_equal(from_full.shift_table[from_full.images],
+                                      half.shift_table[half.images])
+
+
+def test_half_list_is_a_quarter_of_the_memory_and_the_only_form_kept():
+    """Read only as a half list, an interlayer list holds 8 bytes a pair (the full list 64);
+    the full form comes back, identical, when read."""
+    positions, cell, layer = bn_bilayer(6)
+    nl = NeighborList(16.0, skin=1.0, mode="interlayer")
+    nl.build(positions, cell, layer)
+    full_bytes = nl.nbytes                   # the full form, built but not read yet
+    reference = NeighborList(16.0, skin=1.0, mode="interlayer")
+    reference.build(positions, cell, layer)
+    full = (reference.offsets, reference.neighbors, reference.shifts)
+    assert full_bytes == sum(a.nbytes for a in full)
+    half = nl.half_list()
+    assert nl.nbytes == half.nbytes          # the unread full form was dropped
+    assert half.nbytes < 0.25 * full_bytes
+    nl.build(positions + 0.6, cell, layer)   # a rebuild builds only the half form
+    assert nl._full is None and nl._half is not None
+    nl.half_list()
+    nl.build(positions, cell, layer)
+    for a, b in zip(full, (nl.offsets, nl.neighbors, nl.shifts)):
+        np.testing.assert_array_equal(a, b)
+    assert nl.n_builds == 3
+
+
+def test_half_list_does_not_depend_on_thread_count():
+    positions, cell, layer = bn_bilayer(4)
+    positions = positions + np.random.default_rng(4).normal(0.0, 0.1, positions.shape)
+    before = numba.get_num_threads()
+    results = []
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            nl = NeighborList(16.0, skin=1.0, mode="interlayer")
+            nl.build(positions, cell, layer)
+            results.append(nl.half_list())
+    finally:
+        numba.set_num_threads(before)
+    for half in results[1:]:
+        for name in ("offsets", "neighbors", "images", "shift_table"):
+            np.testing.assert_array_equal(getattr(half, name), getattr(results[0], name))

@@ -1,0 +1,202 @@
+"""Tests of the fused interlayer term (slidesim.models.interlayer, slidesim.kernels.interlayer).
+
+InterlayerTerm against ILPTerm + ShieldedCoulombTerm (energy, parts, forces, virial) on the
+reference frames and on hot, compressed, holed and untapered configurations; against LAMMPS on
+the reference frames; the same bits with 1 and 2 threads; the cube root without cbrt.
+"""
+
+import os
+
+import numba
+import numpy as np
+import pytest
+from conftest import load_lammps, reference_frames
+
+from slidesim.kernels import interlayer as interlayer_kernels
+from slidesim.lammps_bridge import bn_ilp_pair_commands, single_point
+from slidesim.models import PARAMS_DIR
+from slidesim.models.coulomb import ShieldedCoulombTerm
+from slidesim.models.ilp import DEFAULT_ILP_FILE, ILPTerm
+from slidesim.models.interlayer import InterlayerTerm
+from slidesim.models.model import Model
+from slidesim.models.tersoff import TersoffTerm
+from slidesim.neighbors import neighbor_lists_for
+# helpers shared with the ILP tests (bilayer builder, brute-force lists)
+from test_ilp import SPECIES, bilayer, neighbor_lists, reference_file, with_vacancies  # noqa: F401
+
+
+def separate(positions, cell, species, layer, lists, taper=True):
+    """ILPTerm and ShieldedCoulombTerm results on the same lists."""
+    ilp = ILPTerm(DEFAULT_ILP_FILE, SPECIES, taper=taper)
+    coulomb = ShieldedCoulombTerm(SPECIES, taper=taper)
+    return (ilp.compute(positions, cell, species, layer, lists),
+            coulomb.compute(positions, cell, species, layer, lists))
+
+
+def assert_equals_separate(fused, ilp, coulomb, n_atoms, label=""):
+    """Equal to round-off: the bounds of the thread-count tests of test_ilp/test_coulomb. The
+    Coulomb energy and virial are sums of large cancelling pair terms, so their round-off
+    scales with N: the separate Coulomb kernel's virial moves by 2e-11 eV on the 256-atom
+    reference frames between 1, 2 and 8 chunks."""
+    assert abs(fused.parts["ilp"] - ilp.energy) < 1e-12 * abs(ilp.energy), label
+    assert abs(fused.parts["coul_shield"] - coulomb.energy) < 1e-12 * n_atoms, label
+    assert fused.energy == fused.parts["ilp"] + fused.parts["coul_shield"], label
+    assert np.abs(fused.forces - ilp.forces - coulomb.forces).max() < 1e-12, label
+    assert np.abs(fused.virial - ilp.virial - coulomb.virial).max() < 1e-13 * max(100, n_atoms)
+    assert np.abs(ilp.forces).max() > 1e-3 and np.abs(coulomb.forces).max() > 1e-3, label
+
+
+@pytest.mark.reference
+def test_reference_frames_equal_the_separate_terms(reference_file):
+    term = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES)
+    for atoms, positions, cell, species, layer in reference_frames(reference_file, SPECIES):
+        name = atoms.info["name"]
+        lists = neighbor_lists(term, positions, cell, layer)
+        ilp, coulomb = separate(positions, cell, species, layer, lists)
+        # a brute-force full list, halved by the term
+        assert_equals_separate(term.compute(positions, cell, species, layer, lists), ilp,
+                               coulomb, len(atoms), name)
+        # slidesim's own lists, read as a half list
+        fast = neighbor_lists_for(term.requests, skin=1.0)
+        for nl in set(fast.values()):
+            nl.build(positions, cell, layer)
+        fused = term.compute(positions, cell, species, layer, fast)
+        assert_equals_separate(fused, ilp, coulomb, len(atoms), name)
+        assert abs(fused.parts["ilp"] - atoms.info["e_ilp"]) / len(atoms) < 1e-6, name
+        assert abs(fused.parts["coul_shield"] - atoms.info["e_coul_shield"]) / len(atoms) < 1e-6
+
+
+@pytest.mark.parametrize("case", ["hot", "hot_vacancies", "compressed_AA", "untapered"])
+def test_hot_configurations_equal_the_separate_terms(case):
+    """0.12 A noise; holes (atoms with 1 and 2 normal neighbours); layers 2.7 A apart (the cube
+    root's cbrt branch); no taper (ILP cut, Coulomb shifted at Rcut)."""
+    taper = case != "untapered"
+    positions, cell, species, layer = {
+        "hot": lambda: bilayer(5, 4, slide=0.37, d=3.2, sigma=0.12, seed=21),
+        "hot_vacancies": lambda: with_vacancies(*bilayer(4, 4, slide=0.6, sigma=0.12, seed=22)),
+        "compressed_AA": lambda: bilayer(4, 4, slide=0.0, d=2.7, sigma=0.05, seed=23),
+        "untapered": lambda: bilayer(4, 5, slide=0.2, d=3.3, sigma=0.1, seed=24, strain=0.02),
+    }[case]()
+    term = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES, taper=taper)
+    lists = neighbor_lists(term, positions, cell, layer)
+    ilp, coulomb = separate(positions, cell, species, layer, lists, taper)
+    assert_equals_separate(term.compute(positions, cell, species, layer, lists), ilp, coulomb,
+                           len(positions), case)
+
+
+def test_model_energies_keep_the_term_names():
+    """A model with the fused term reports e_ilp and e_coul_shield as bn-ilp does."""
+    positions, cell, species, layer = bilayer(4, 4, slide=0.3, sigma=0.05, seed=25)
+    tersoff = TersoffTerm(os.path.join(PARAMS_DIR, "BNC.tersoff"), SPECIES)
+    fused = Model("bn-ilp", [tersoff, InterlayerTerm(DEFAULT_ILP_FILE, SPECIES)], SPECIES)
+    split = Model("bn-ilp", [tersoff, ILPTerm(DEFAULT_ILP_FILE, SPECIES),
+                             ShieldedCoulombTerm(SPECIES)], SPECIES)
+    a = fused.compute(positions, cell, species, layer, fused.neighbor_lists())
+    b = split.compute(positions, cell, species, layer, split.neighbor_lists())
+    assert set(a.energies) == set(b.energies) == {"tersoff", "ilp", "coul_shield"}
+    for name in a.energies:
+        assert abs(a.energies[name] - b.energies[name]) < 1e-12 * len(positions), name
+    assert np.abs(a.forces - b.forces).max() < 1e-12
+
+
+@pytest.mark.lammps
+@pytest.mark.reference
+def test_reference_frames_match_lammps(reference_file):
+    """Tersoff + InterlayerTerm against LAMMPS's bn-ilp pair styles, run here on every frame."""
+    load_lammps()
+    tersoff = TersoffTerm(os.path.join(PARAMS_DIR, "BNC.tersoff"), SPECIES)
+    model = Model("bn-ilp", [tersoff, InterlayerTerm(DEFAULT_ILP_FILE, SPECIES)], SPECIES)
+    for atoms, positions, cell, species, layer in reference_frames(reference_file, SPECIES):
+        n = len(atoms)
+        result = model.compute(positions, cell, species, layer, model.neighbor_lists(1.0))
+        energy, forces, virial = single_point(positions, cell, species, layer,
+                                              bn_ilp_pair_commands())
+        name = atoms.info["name"]
+        assert abs(result.energy - energy) < 1e-10 * max(1.0, n / 900), name
+        assert np.abs(result.forces - forces).max() < 1e-10, name
+        assert np.abs(result.virial - virial).max() < 1e-9, name
+
+
+def test_same_bits_with_one_and_two_threads():
+    """A fixed number of chunks: the sums run in the same order whatever the thread count."""
+    positions, cell, species, layer = bilayer(6, 5, slide=0.4, sigma=0.08, seed=26)
+    term = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES)
+    lists = neighbor_lists_for(term.requests, skin=1.0)
+    for nl in set(lists.values()):
+        nl.build(positions, cell, layer)
+    saved = numba.get_num_threads()
+    results = []
+    try:
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            results.append(term.compute(positions, cell, species, layer, lists))
+    finally:
+        numba.set_num_threads(saved)
+    for other in results[1:]:
+        assert other.energy == results[0].energy
+        assert other.parts == results[0].parts
+        assert np.array_equal(other.forces, results[0].forces)
+        assert np.array_equal(other.virial, results[0].virial)
+    # other chunk counts: the same to round-off
+    for n_chunks in (1, 3, 13):
+        other = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES, n_chunks=n_chunks).compute(
+            positions, cell, species, layer, lists)
+        assert abs(other.parts["ilp"] - results[0].parts["ilp"]) < 1e-12 * abs(other.energy)
+        assert abs(other.parts["coul_shield"] - results[0].parts["coul_shield"]) < 1e-12 * 120
+        assert np.abs(other.forces - results[0].forces).max() < 1e-12
+        assert np.abs(other.virial - results[0].virial).max() < 1e-13 * 120
+
+
+def test_buffers_are_kept_between_calls_and_results_are_fresh():
+    positions, cell, species, layer = bilayer(3, 3, slide=0.3, sigma=0.05, seed=27)
+    term = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES)
+    lists = neighbor_lists(term, positions, cell, layer)
+    first = term.compute(positions, cell, species, layer, lists)
+    buffers = term._buffers
+    forces = first.forces.copy()
+    second = term.compute(positions + 0.01, cell, species, layer, lists)
+    assert term._buffers is buffers
+    assert np.array_equal(first.forces, forces)     # the first result was not overwritten
+    assert not np.array_equal(second.forces, forces)
+
+
+@numba.njit
+def _screened_inverses(r, a3):
+    out = np.empty_like(r)
+    for k in range(r.shape[0]):
+        out[k] = interlayer_kernels.screened_inverse(r[k], 1.0 / r[k], a3)
+    return out
+
+
+def test_screened_inverse_is_the_cube_root_to_a_few_ulp():
+    """(r^3 + a)^(-1/3) from the series + Newton step (and cbrt near r = 0) against
+    1 / cbrt (the separate Coulomb kernel) and against long-double arithmetic."""
+    rng = np.random.default_rng(0)
+    # through both branches: u = a / r^3 > SERIES_U_MAX below r ~ 3.9 A
+    r = np.concatenate([rng.uniform(0.05, 17.5, 200_000),
+                        rng.uniform(3.6, 4.4, 50_000), [1e-3, 3.0, 16.0, 17.0]])
+    for shielding in (0.69, 0.69498201415576216335, 0.70, 0.3, 2.0):
+        a3 = (1.0 / shielding) ** 3
+        fused = _screened_inverses(r, a3)
+        cbrt = 1.0 / np.cbrt(r * r * r + a3)
+        exact = 1.0 / np.cbrt(r.astype(np.longdouble) ** 3 + np.longdouble(a3))
+        ulp = np.spacing(cbrt)
+        # both carry the rounding of r^3 + a; neither is further from the exact root
+        assert (np.abs(fused - cbrt) / ulp).max() <= 6, shielding
+        assert (np.abs(fused - exact) / ulp).max() <= 5, shielding
+        assert (np.abs(cbrt - exact) / ulp).max() <= 5, shielding
+    assert np.isnan(interlayer_kernels.screened_inverse(np.nan, np.nan, 1.0))
+
+
+def test_energy_parts_and_attraction_repulsion():
+    positions, cell, species, layer = bilayer(3, 4, slide=0.25, sigma=0.05, seed=28)
+    term = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES)
+    ilp = ILPTerm(DEFAULT_ILP_FILE, SPECIES)
+    lists = neighbor_lists(term, positions, cell, layer)
+    result = term.compute(positions, cell, species, layer, lists)
+    ilp.compute(positions, cell, species, layer, lists)
+    for part in ("attraction", "repulsion"):
+        assert term.energy_parts[part] == pytest.approx(ilp.energy_parts[part], rel=1e-12)
+    assert term.energy_parts["attraction"] < 0 < term.energy_parts["repulsion"]
+    assert result.parts["ilp"] == term.energy_parts["attraction"] + term.energy_parts[
+        "repulsion"]
