@@ -64,7 +64,7 @@ def write_data(path, positions, cell, types, masses, charges=None, molecules=Non
 def bn_ilp_pair_commands(params_dir=None, ilp_style="ilp/graphene/hbn"):
     """The pair commands of slidesim's bn-ilp model (types 1-4 = B, N bottom; B, N top)."""
     if params_dir is None:
-        from slidesim.models import PARAMS_DIR as params_dir
+        from slidesim.catalog import PARAMS_DIR as params_dir
     return f"""pair_style hybrid/overlay tersoff {ilp_style} 16.0 1 coul/shield 16.0 1
 pair_coeff * * tersoff {params_dir}/BNC.tersoff B N B N
 pair_coeff * * {ilp_style} {params_dir}/BNCH.ILP B N B N

@@ -5,13 +5,12 @@ interlayer distance relaxed (:class:`slidesim.rigid.RigidBilayer`); the energy p
 cell and the polarization P(t) [pC/m] of the dipole source are recorded, over the hexagon of
 sliding vectors centred on BA (the paper's Fig. 3a) and along BA -> SP -> AB (Fig. 1b, c).
 The lattice constant and the registry-dipole parameters are the model's (its catalog entry,
-:mod:`slidesim.models.catalog`) unless given.
+:mod:`slidesim.catalog`) unless given.
 """
 
 import csv
 from dataclasses import dataclass
 
-import click
 import numpy as np
 
 from slidesim.geometry import in_plane_area, primitive_cell, sliding_direction, sliding_vector
@@ -187,42 +186,3 @@ def plot_path(landscape, points, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-@click.command("landscape")
-@click.option("--model", default="bn-ilp", show_default=True, help="Model name.")
-@click.option("--material", default="BN", show_default=True, help="Monolayer material.")
-@click.option("--lattice", type=float, default=None,
-              help="Lattice constant a [A] (default: the model's own, e.g. 2.511 A for bn-dft).")
-@click.option("--divisions", type=int, default=3, show_default=True,
-              help="Hexagon grid: a / (3 divisions) between sliding vectors.")
-@click.option("--path-points", type=int, default=13, show_default=True,
-              help="Sliding vectors from BA to AB through SP.")
-@click.option("--output", default="landscape", show_default=True,
-              help="Prefix of the files written: PREFIX_hexagon.csv, PREFIX_path.csv (+ .png).")
-@click.option("--plot/--no-plot", default=True, show_default=True, help="Also save PNG plots.")
-def landscape_command(model, material, lattice, divisions, path_points, output, plot):
-    """Energy and polarization over sliding vectors: hexagon around BA and BA -> SP -> AB."""
-    if divisions < 1 or path_points < 2:
-        raise click.BadParameter("need --divisions >= 1 and --path-points >= 2")
-    try:
-        scan = Landscape(material, model, lattice)
-    except ValueError as err:
-        raise click.ClickException(str(err))
-    hexagon = scan.hexagon(divisions)
-    path = scan.path(path_points)
-    set_relative_energies(hexagon, path)
-    write_hexagon_csv(hexagon, f"{output}_hexagon.csv")
-    write_path_csv(scan, path, f"{output}_path.csv")
-    t_sp, p_par, p_perp = scan.path_coordinates(path)
-    click.echo(f"{'t from SP [A]':>14} {'d [A]':>7} {'E [meV/cell]':>13} {'P_par':>8} "
-               f"{'P_perp':>8}  [pC/m]")
-    for k, p in enumerate(path):
-        click.echo(f"{t_sp[k]:>14.4f} {p.distance:>7.4f} {p.relative_meV:>13.3f} "
-                   f"{p_par[k]:>8.4f} {p_perp[k]:>8.4f}")
-    written = [f"{output}_hexagon.csv", f"{output}_path.csv"]
-    if plot:
-        plot_hexagon(hexagon, f"{output}_hexagon.png")
-        plot_path(scan, path, f"{output}_path.png")
-        written += [f"{output}_hexagon.png", f"{output}_path.png"]
-    click.echo("wrote " + ", ".join(written))

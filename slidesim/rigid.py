@@ -1,13 +1,13 @@
 """Rigid flat bilayers of a model: energies, relaxed interlayer distances, lattice, polarization.
 
 The one scanner behind ``slidesim profile`` (:mod:`slidesim.profile`), ``slidesim landscape``
-(:mod:`slidesim.fields.landscape`) and ``slidesim validate`` / ``fit``
+(:mod:`slidesim.landscape`) and ``slidesim validate`` / ``fit``
 (:mod:`slidesim.validation`): the top layer is shifted rigidly over the bottom one by a sliding
 vector t, the layers are kept flat at distance d, and the energy per primitive cell and the
 polarization of a dipole source are evaluated; d is relaxed by scipy's bounded
 ``minimize_scalar``. A 1 x 1 cell is exact for a perfect lattice (every periodic image within
 the cutoffs counts). :meth:`RigidBilayer.of_model` takes the lattice constant and the dipole
-parameters a model implies from the catalog (:mod:`slidesim.models.catalog`).
+parameters a model implies from the catalog (:mod:`slidesim.catalog`).
 """
 
 import numpy as np
@@ -62,7 +62,7 @@ class RigidBilayer:
     @classmethod
     def of_model(cls, name, material="BN", lattice=None, dipole="default", model_options=None,
                  supercell=(1, 1), bracket=DISTANCE_BRACKET):
-        """The scanner of the catalog model called ``name`` (slidesim.models.catalog).
+        """The scanner of the catalog model called ``name`` (slidesim.catalog).
 
         lattice: a [A], or None for the model's own (its catalog entry), else the material's;
         dipole: a dipole source, None, or "default" (:func:`default_dipole`: the model's

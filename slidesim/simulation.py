@@ -33,9 +33,9 @@ from slidesim.io.checkpoint import read_checkpoint, write_checkpoint
 from slidesim.io.structures import read_structure
 from slidesim.kernels.integrators import kinetic_energy, remove_momentum
 from slidesim.models import build_model
-from slidesim.models.catalog import model_entry
+from slidesim.catalog import model_entry
 from slidesim.models.model import Model
-from slidesim.observables import SlidingVector
+from slidesim.analysis.sliding import SlidingVector
 from slidesim.observers import (Checkpointer, ProgressBar, SwitchingLog, ThermoLog, TrajectoryLog,
                                 replica_suffix)
 from slidesim.schedule import Schedule

@@ -13,7 +13,7 @@ import numpy as np
 
 from slidesim import units
 from slidesim.geometry import STACKINGS, primitive_cell, sliding_vector  # noqa: F401
-from slidesim.models.catalog import model_entry
+from slidesim.catalog import model_entry
 from slidesim.state import State
 
 
@@ -21,7 +21,7 @@ from slidesim.state import State
 class Monolayer:
     """A honeycomb monolayer: species and fractional (a, b) positions and heights [A] of its
     basis; ``model``: the catalog model whose lattice constant and interlayer distance are the
-    material's defaults (:mod:`slidesim.models.catalog`)."""
+    material's defaults (:mod:`slidesim.catalog`)."""
 
     name: str
     species: tuple

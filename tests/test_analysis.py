@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slidesim.analysis.analyze import analyze_trajectory
-from slidesim.analysis.command import analyze
+from slidesim.commands.analyze import analyze
 from slidesim.analysis.lattice import HexLattice
 from slidesim.analysis.ladder import (batch_statistics, branch_transition, curie_temperature,
                                       stage_table)

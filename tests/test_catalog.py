@@ -11,10 +11,12 @@ from click.testing import CliRunner
 
 from slidesim import geometry
 from slidesim.fields.dipole import RegistryDipole, load_parameters, sheet_area
-from slidesim.fields.landscape import Landscape, landscape_command
-from slidesim.models import MODELS, build_model, catalog, model_entry
+from slidesim.commands.landscape import landscape_command
+from slidesim.landscape import Landscape
+from slidesim import catalog
+from slidesim.models import build_model, model_entry
 from slidesim.neighbors import built_neighbor_lists
-from slidesim.observables import SlidingVector, layer_weights
+from slidesim.analysis.sliding import SlidingVector, layer_weights
 from slidesim.profile import StackingEnergy, sliding_profile
 from slidesim.rigid import RigidBilayer, default_dipole
 from slidesim.structures import MONOLAYERS, bilayer
@@ -40,8 +42,8 @@ def test_catalog_entries_hold_what_each_model_implies():
     for name in ("tether", "torchscript"):
         entry = model_entry(name)
         assert (entry.lattice, entry.distance, entry.dipole, entry.species) == (None,) * 4
-    assert set(MODELS) == set(catalog.CATALOG) == {"bn-ilp", "bn-dft", "tether", "torchscript"}
-    assert all(MODELS[name] is catalog.CATALOG[name].factory for name in MODELS)
+    assert set(catalog.CATALOG) == {"bn-ilp", "bn-dft", "tether", "torchscript"}
+    assert all(callable(entry.factory) for entry in catalog.CATALOG.values())
     with pytest.raises(dataclasses.FrozenInstanceError):
         dft.lattice = 2.5
     # the material's defaults are its model's (bn-ilp for h-BN), not a second copy

@@ -11,7 +11,7 @@ from slidesim.models import PARAMS_DIR, build_model
 from slidesim.models.ilp import DEFAULT_ILP_FILE, read_ilp_file
 from slidesim.structures import bilayer
 from slidesim.validation import load_suite
-from slidesim.validation.command import DEFAULT_SUITE, fit, validate
+from slidesim.commands.validate import DEFAULT_SUITE, fit, validate
 from slidesim.validation.fit import DEFAULT_TERSOFF_FILE, IlpFit
 from slidesim.validation.parameter_files import (read_ilp_entries, scaled_ilp_entries,
                                                  write_ilp_file, write_rescaled_tersoff)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from slidesim.fields.coercive_command import coercive
+from slidesim.commands.coercive import coercive
 from slidesim.fields.landau import CRITERIA, LandauPath, minimum_total_field
 from slidesim.fields.landau_fit import LANDSCAPE_COLUMNS, fit_landau_path, fit_landscape_csv
 from slidesim.units import dipole_per_area_to_pC_per_m

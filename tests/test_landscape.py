@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from slidesim.fields.landscape import Landscape, hexagon_sliding_vectors, landscape_command
+from slidesim.commands.landscape import landscape_command
+from slidesim.landscape import Landscape, hexagon_sliding_vectors
 from slidesim.structures import primitive_cell, sliding_vector_of
 
 

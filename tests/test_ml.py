@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
 from slidesim.fields.field import FieldTerm  # noqa: E402
-from slidesim.ml.command import model as model_command  # noqa: E402
+from slidesim.commands.model import model as model_command  # noqa: E402
 from slidesim.ml.contract import (METADATA_FILE, ContractError, check_model_file,  # noqa: E402
                                   save_model)
 from slidesim.ml.examples import PairBECModel, example_metadata, write_example_model  # noqa: E402

@@ -20,7 +20,7 @@ from slidesim.io.thermo import read_thermo  # noqa: E402
 from slidesim.sweep import (DeckTemplate, Sweep, SweepError, expand_grid, parse_set_option,  # noqa: E402
                             parse_values, read_summary_table, sweep_client)
 from slidesim.sweep.coercive_search import CoerciveSearch, GridSearch  # noqa: E402
-from slidesim.sweep.command import sweep as sweep_command  # noqa: E402
+from slidesim.commands.sweep import sweep as sweep_command  # noqa: E402
 
 # 3x3 cells (36 atoms), a few hundred steps: a task takes about a second
 SMALL_DECK = """# tiny deck for sweep tests
@@ -178,7 +178,7 @@ def test_resume_after_a_killed_sweep(tmp_path):
     out = tmp_path / "sweep"
     args = [deck, "--set", "T=100,200,300,400", "--set", "LIMIT=20000", "--workers", "2",
             "--out", str(out), "--no-progress"]
-    code = "import sys; from slidesim.sweep.command import sweep; sweep(sys.argv[1:])"
+    code = "import sys; from slidesim.commands.sweep import sweep; sweep(sys.argv[1:])"
     process = subprocess.Popen([sys.executable, "-c", code] + args, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     done = lambda: sorted(str(p) for p in out.glob("*/*/done.json"))  # noqa: E731

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from slidesim.models import PARAMS_DIR, build_model
 from slidesim.units import dipole_per_area_to_pC_per_m
 from slidesim.validation import SuiteError, evaluate, load_suite
-from slidesim.validation.command import DEFAULT_SUITE, validate
+from slidesim.commands.validate import DEFAULT_SUITE, validate
 
 MINIMAL = '[suite]\nname = "t"\n\n[barrier]\nvalue_meV = 7.44\ntolerance_meV = 0.1\n'
 

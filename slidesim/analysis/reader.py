@@ -5,7 +5,7 @@ bottom, in the plane), each atom unwrapped across the periodic boundaries from f
 plus a constant that makes it relative to AA stacking. That constant comes from the registry of
 the first frame (each top atom paired with the nearest bottom atom of its species), so t is the
 top layer's displacement from AA modulo a lattice vector, and continuous in time after that.
-This is the definition the run uses (:class:`slidesim.observables.SlidingVector`: same weights,
+This is the definition the run uses (:class:`slidesim.analysis.sliding.SlidingVector`: same weights,
 same offset, and the run's masses, :func:`slidesim.io.structures.default_mass` of each element),
 so for a slidesim trajectory ``--sliding-source coordinates`` and ``stored`` agree to the
 float32 round-off of the stored coordinates.
@@ -28,7 +28,7 @@ from slidesim.analysis.lattice import HexLattice, LatticeError, infer_lattice, l
 from slidesim.io.structures import default_mass
 from slidesim.io.trajectory import lengths_angles_to_cell
 from slidesim.kernels.unwrap import unwrap_layer_centres
-from slidesim.observables import SlidingVector, layer_weights
+from slidesim.analysis.sliding import SlidingVector, layer_weights
 
 #: netCDF fill values of unwritten records are ~9.97e36; anything beyond this is not a position
 _UNWRITTEN = 1e30
@@ -278,7 +278,7 @@ def _frame_variable(dataset, name, n_frames):
 
 def _stream_layer_centres(coordinates, n_frames, cells, weights, layer, block_frames):
     """(F, 2, 3) [A] mass centres of the unwrapped bottom and top layers; weights (N,) as
-    :func:`slidesim.observables.layer_weights`."""
+    :func:`slidesim.analysis.sliding.layer_weights`."""
     in_plane = np.ascontiguousarray(cells[:, :2, :2])
     inverse = np.linalg.inv(in_plane)
     previous = coordinates[0].astype(np.float64)

@@ -1,4 +1,4 @@
-"""Observables computed during a run: the sliding vector of a bilayer.
+"""The sliding vector of a bilayer: one definition for the run and for `slidesim analyze`.
 
 One definition serves the run (``sliding_vector`` in thermo and trajectory files) and
 ``slidesim analyze`` (:mod:`slidesim.analysis.reader`): t is the difference of the two layers'
@@ -9,6 +9,7 @@ structure. The centre of mass of a layer is what the sliding moves; intralayer o
 
 import numpy as np
 
+from slidesim.analysis.lattice import LatticeError, infer_lattice
 from slidesim.geometry import minimum_image_in_plane
 
 #: margin [fraction of a lattice vector] of the canonical cell of registry sliding vectors
@@ -71,8 +72,6 @@ def registry_sliding_vector(positions, cell, species, layer):
 def _canonical_image(t, positions, cell, species, bottom):
     """t (3,) [A] moved by a primitive lattice vector into f1 in (-1, 0], f2 in [0, 1) (with a
     margin of 1e-6); unchanged when the primitive lattice cannot be inferred."""
-    from slidesim.analysis.lattice import LatticeError, infer_lattice
-
     try:
         vectors = infer_lattice(positions, cell, species, bottom).vectors
     except LatticeError:

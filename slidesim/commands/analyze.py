@@ -1,22 +1,18 @@
 """``slidesim analyze``: the command-line front of the trajectory analysis.
 
-Register with ``main.add_command(analyze)`` in :mod:`slidesim.cli`.
+Registered on the command group by :mod:`slidesim.cli`.
 """
 
 import json
 import os
-import sys
 
 import click
+
+from slidesim.commands import fail
 
 from slidesim.analysis.lattice import LatticeError
 from slidesim.analysis.order import OrderParameterError, parse_reciprocal
 from slidesim.analysis.reader import TrajectoryError
-
-
-def _fail(message):
-    click.echo(f"slidesim: error: {message}", err=True)
-    sys.exit(2)
 
 
 @click.command("analyze")
@@ -60,7 +56,7 @@ def analyze(trajectories, order_params, out_dir, as_json, plots, discard, lattic
     try:
         reciprocals = [parse_reciprocal(spec) for spec in order_params]
     except OrderParameterError as err:
-        _fail(str(err))
+        fail(str(err))
     summaries = []
     for path in trajectories:
         try:
@@ -69,7 +65,7 @@ def analyze(trajectories, order_params, out_dir, as_json, plots, discard, lattic
                 capture_radius=capture_radius, threshold=threshold, block_frames=block_frames,
                 sliding_source=sliding_source)
         except (TrajectoryError, LatticeError) as err:
-            _fail(str(err))
+            fail(str(err))
         target = out_dir or os.path.join(os.path.dirname(os.path.abspath(path)), "analysis")
         written = write_outputs(analysis, target)
         if plots:

@@ -1,9 +1,6 @@
 """``slidesim coercive``: coercive fields of the Landau model (Eq. 3), like the paper's Fig. 4(b).
 
-Register it on the command group in slidesim/cli.py with::
-
-    from slidesim.fields.coercive_command import coercive
-    main.add_command(coercive)
+The Landau model itself is :mod:`slidesim.fields.landau`; this module tabulates and plots it.
 """
 
 import csv
@@ -12,6 +9,8 @@ import json
 import sys
 
 import click
+
+from slidesim.commands import fail
 import numpy as np
 
 from slidesim.fields.landau import CRITERIA, LandauPath, minimum_total_field
@@ -117,7 +116,7 @@ def coercive(criterion, e_par_max, points, from_csv, t_ba, csv_out, as_json, plo
             path, r_squared = fit_landscape_csv(from_csv, t_ba_A=t_ba)
         table = coercive_table(path, criteria, e_par_max, points)
     except (ValueError, RuntimeError) as err:
-        raise click.ClickException(str(err)) from err
+        fail(str(err))
 
     if csv_out:
         _write_csv(csv_out, table, criteria)

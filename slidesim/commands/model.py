@@ -8,30 +8,27 @@ import sys
 
 import click
 
-
-def _fail(message):
-    click.echo(f"slidesim: error: {message}", err=True)
-    sys.exit(2)
+from slidesim.commands import fail
 
 
 def _load_factory(source):
     """The callable named by 'package.module:name' or 'path/to/file.py:name'."""
     if ":" not in source:
-        _fail(f"--source {source!r} must be MODULE:NAME or FILE.py:NAME")
+        fail(f"--source {source!r} must be MODULE:NAME or FILE.py:NAME")
     where, name = source.rsplit(":", 1)
     try:
         if where.endswith(".py"):
             if not os.path.exists(where):
-                _fail(f"--source file {where} not found")
+                fail(f"--source file {where} not found")
             spec = importlib.util.spec_from_file_location("slidesim_model_source", where)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
         else:
             module = importlib.import_module(where)
     except ImportError as err:
-        _fail(f"cannot import {where}: {err}")
+        fail(f"cannot import {where}: {err}")
     if not hasattr(module, name):
-        _fail(f"{where} has no {name!r}")
+        fail(f"{where} has no {name!r}")
     return getattr(module, name)
 
 
@@ -50,7 +47,7 @@ def info(path, device):
 
         report = check_model_file(path, device=device)
     except ImportError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(report.summary())
     if not report.ok:
         sys.exit(1)
@@ -75,9 +72,9 @@ def build(output, source, metadata_path, types, cutoff, nequip_path, bec_path):
     try:
         from slidesim.ml.contract import ContractError, check_model_file, save_model
     except ImportError as err:
-        _fail(str(err))
+        fail(str(err))
     if bec_path and not nequip_path:
-        _fail("--bec goes with --nequip MODEL")
+        fail("--bec goes with --nequip MODEL")
     try:
         if nequip_path is not None:
             from slidesim.ml.nequip_interop import build_from_nequip
@@ -89,13 +86,13 @@ def build(output, source, metadata_path, types, cutoff, nequip_path, bec_path):
             write_example_model(output, [t.strip() for t in types.split(",")], cutoff)
         else:
             if metadata_path is None:
-                _fail("--source needs --metadata META.json (see docs/ml_models.md)")
+                fail("--source needs --metadata META.json (see docs/ml_models.md)")
             with open(metadata_path) as handle:
                 metadata = json.load(handle)
             save_model(_load_factory(source)(), output, metadata)
     except (ContractError, OSError, json.JSONDecodeError, RuntimeError, ValueError,
             ImportError) as err:
-        _fail(str(err))
+        fail(str(err))
     report = check_model_file(output)
     click.echo(report.summary())
     if not report.ok:
@@ -124,7 +121,7 @@ def dataset(output, model_name, cells, temperatures, frames, grid, seed):
         temps = [float(t) for t in temperatures.split(",")]
         n = generate_dataset(output, model_name, cells, temps, frames, grid, seed)
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"wrote {n} frames to {output}")
 
 
@@ -151,12 +148,12 @@ def train(data, output, workdir, types, r_max, epochs, bec_epochs, seed):
     try:
         from slidesim.ml.nequip_train import train as run_training
     except ImportError as err:
-        _fail(str(err))
+        fail(str(err))
     try:
         metrics = run_training(data, output, workdir, [t.strip() for t in types.split(",")],
                                r_max, epochs, bec_epochs, seed=seed, log=click.echo)
     except (ValueError, RuntimeError, OSError) as err:
-        _fail(str(err))
+        fail(str(err))
     test = metrics["test"]
     click.echo(f"test set ({test['frames']} frames): energy MAE "
                f"{test['energy_mae_meV_per_atom']:.3f} meV/atom, forces MAE "

@@ -1,9 +1,6 @@
 """``slidesim sweep``: a deck over a grid of parameter values, every combination a Dask task.
 
-Register it on the command group in slidesim/cli.py with::
-
-    from slidesim.sweep.command import sweep
-    main.add_command(sweep)
+Registered on the command group by :mod:`slidesim.cli`.
 """
 
 import math
@@ -12,10 +9,7 @@ import sys
 
 import click
 
-
-def _fail(message):
-    click.echo(f"slidesim: error: {message}", err=True)
-    sys.exit(2)
+from slidesim.commands import fail
 
 
 @click.command("sweep", context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,7 +52,7 @@ def sweep(deck, settings, seeds, workers, scheduler, sweep_dir, retries, dry_run
     from slidesim.sweep.expand import DeckTemplate, SweepError, parse_set_option, seed_parameter
 
     if not os.path.exists(deck):
-        _fail(f"deck {deck} not found")
+        fail(f"deck {deck} not found")
     if sweep_dir is None:
         sweep_dir = os.path.splitext(deck)[0] + ("_coercive" if search_name else "_sweep")
     try:
@@ -76,7 +70,7 @@ def sweep(deck, settings, seeds, workers, scheduler, sweep_dir, retries, dry_run
             runner = Sweep(deck, parameters, sweep_dir)
             runner.check()
     except SweepError as error:
-        _fail(str(error))
+        fail(str(error))
     if dry_run:
         _list(runner, search_name)
         return
@@ -94,7 +88,7 @@ def sweep(deck, settings, seeds, workers, scheduler, sweep_dir, retries, dry_run
                    "command again to resume", err=True)
         sys.exit(130)
     except (RuntimeError, ValueError, OSError) as error:
-        _fail(str(error))
+        fail(str(error))
     if search_name:
         _report_coercive(runner, result, plot, par_name)
     else:

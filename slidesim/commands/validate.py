@@ -1,16 +1,14 @@
 """``slidesim validate`` and ``slidesim fit``: click commands of the DFT validation suite.
 
-Register them on the command group in slidesim/cli.py with::
-
-    from slidesim.validation.command import fit, validate
-    main.add_command(validate)
-    main.add_command(fit)
+Registered on the command group by :mod:`slidesim.cli`.
 """
 
 import os
 import sys
 
 import click
+
+from slidesim.commands import fail
 
 #: the suite shipped with slidesim (the seed paper's DFT data)
 DEFAULT_SUITE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -23,8 +21,7 @@ def _load(suite_dir):
     try:
         return load_suite(suite_dir)
     except SuiteError as err:
-        click.echo(f"slidesim: error: {err}", err=True)
-        sys.exit(2)
+        fail(str(err))
 
 
 @click.command("validate")
@@ -59,13 +56,11 @@ def validate(model_names, suite_dir, ilp, tersoff, dipole, lattice, output, plot
             model_entry(name)
             source = default_dipole(name, monolayer(suite.material).species, dipole)
         except ValueError as err:
-            click.echo(f"slidesim: error: {err}", err=True)
-            sys.exit(2)
+            fail(str(err))
         try:
             evaluation = evaluate(suite, name, lattice, source, options)
         except (ValueError, OSError) as err:
-            click.echo(f"slidesim: error: {err}", err=True)
-            sys.exit(2)
+            fail(str(err))
         evaluations.append(evaluation)
         click.echo(report.format_table(evaluation))
     prefix = output
@@ -110,8 +105,7 @@ def fit(suite_dir, out_dir, name, free, ilp, dipole):
         paths = calibrate(suite, out_dir, name, tuple(c.strip() for c in free.split(",")),
                           base_ilp=ilp, dipole=dipole, log=click.echo)
     except ValueError as err:
-        click.echo(f"slidesim: error: {err}", err=True)
-        sys.exit(2)
+        fail(str(err))
     written = [p for k, p in paths.items() if k != "result" and p]
     click.echo("wrote " + ", ".join(written))
     click.echo(f"check: slidesim validate --model bn-dft --ilp {paths['ilp']} --tersoff "

@@ -28,7 +28,7 @@ DEFAULT_TEMPERATURES = (100.0, 300.0, 1000.0, 2000.0, 3000.0)
 
 def reference_model(name, state):
     """(model, dipole source) of a classical model with its registry dipole parameters (those
-    of its catalog entry, slidesim.models.catalog)."""
+    of its catalog entry, slidesim.catalog)."""
     from slidesim.fields.dipole import RegistryDipole
     from slidesim.models import build_model, model_entry
 

@@ -16,6 +16,7 @@ from slidesim.ml.batch import EdgeCache
 from slidesim.ml.contract import (FORWARD_ARGS, ContractError, forward_problems, load_model_file,
                                   metadata_problems)
 from slidesim.models.base import ForceTerm, NeighborRequest, TermResult, voigt
+from slidesim.models.model import Model
 
 
 @dataclass
@@ -247,3 +248,12 @@ class TorchScriptBornCharges:
                                           neighbor_lists_list, fields)
         return [DipoleResult(np.zeros(3) if r.dipole is None else r.dipole, r.born_charges,
                              np.zeros((3, 3, 3))) for r in results]
+
+
+def torchscript_model(species_names, state=None, path=None, device="auto", dtype="float64"):
+    """A machine-learned model from a TorchScript file (docs/ml_models.md; needs torch); the
+    catalog's ``torchscript`` model."""
+    if path is None:
+        raise ValueError("the torchscript model needs the model file: option path FILE")
+    return Model("torchscript", [TorchScriptTerm(path, species_names, device, dtype)],
+                 species_names)

@@ -3,22 +3,12 @@
 ``build_model(name, species_names, state=None, **options)`` returns a
 :class:`~slidesim.models.model.Model`. The models, and what each implies for a bilayer (lattice
 constant, interlayer distance, registry-dipole parameters), are in the catalog,
-:mod:`slidesim.models.catalog` (``model_entry(name)``).
+:mod:`slidesim.catalog` (``model_entry(name)``).
 """
 
 import inspect
 
-from slidesim.models.catalog import CATALOG, PARAMS_DIR, ModelEntry, model_entry  # noqa: F401
-
-#: model name -> factory(species_names, state=None, **options), from the catalog
-MODELS = {name: entry.factory for name, entry in CATALOG.items()}
-
-# Deprecated: kept only until slidesim/simulation.py asks model_entry(name) itself; new code
-# must use model_entry(name).lattice / .distance / .dipole. Derived from the catalog.
-MODEL_DEFAULTS = {name: {"lattice": entry.lattice, "distance": entry.distance,
-                         "dipole": entry.dipole}
-                  for name, entry in CATALOG.items()
-                  if entry.lattice is not None or entry.distance is not None}
+from slidesim.catalog import CATALOG, PARAMS_DIR, ModelEntry, model_entry  # noqa: F401
 
 
 def build_model(name, species_names, state=None, **options):

@@ -10,13 +10,13 @@ Same terms as bn-ilp (Tersoff + ILP + shielded Coulomb), with refitted parameter
 - ``params/BN_dft_dipole.json``: the registry dipole refitted at bn-dft's relaxed geometry.
 
 Its lattice (2.511 A), distance (3.074 A) and dipole parameters are its catalog entry's
-(:func:`slidesim.models.catalog.model_entry`), which every command takes when a deck or option
+(:func:`slidesim.catalog.model_entry`), which every command takes when a deck or option
 leaves them open.
 """
 
 import os
 
-from slidesim.models.catalog import PARAMS_DIR, model_entry
+from slidesim.catalog import PARAMS_DIR, model_entry
 
 ILP_FILE = os.path.join(PARAMS_DIR, "BN_dft.ILP")
 TERSOFF_FILE = os.path.join(PARAMS_DIR, "BN_dft.tersoff")

@@ -1,7 +1,7 @@
 """Validation of models against DFT reference suites, fitting, and their reports.
 
 ``load_suite(directory)`` reads a suite (suite.toml + data files), ``evaluate(suite, model)``
-compares a model with it; the commands are in :mod:`slidesim.validation.command`.
+compares a model with it; the commands are in :mod:`slidesim.commands.validate`.
 """
 
 from slidesim.validation.evaluate import Check, Evaluation, evaluate

@@ -6,55 +6,19 @@ its interlayer distance d [A] (the optimum of the flat AB bilayer) and the param
 registry dipole that gives its Born charges. ``slidesim run``, ``profile``, ``landscape``,
 ``validate`` and ``model dataset`` all ask :func:`model_entry`; nothing else in slidesim holds
 these numbers.
+
+The catalog is data: it imports nothing of slidesim, and names each model's factory by its
+dotted path (``"package.module:function"``), imported only when that model is built. So any
+module may ask the catalog, and the catalog never ties the packages into a cycle.
 """
 
 import difflib
+import importlib
 import os
 from dataclasses import dataclass
 
-PARAMS_DIR = os.path.join(os.path.dirname(__file__), "params")
-
-
-def _bn_ilp(species_names, state=None, tersoff=None, ilp=None):
-    """Tersoff (BNC.tersoff) + ILP (BNCH.ILP, 16 A, taper) + shielded Coulomb (B +0.42, N -0.42)."""
-    from slidesim.models.coulomb import ShieldedCoulombTerm
-    from slidesim.models.ilp import ILPTerm
-    from slidesim.models.model import Model
-    from slidesim.models.tersoff import TersoffTerm
-
-    tersoff = tersoff or os.path.join(PARAMS_DIR, "BNC.tersoff")
-    ilp = ilp or os.path.join(PARAMS_DIR, "BNCH.ILP")
-    terms = [TersoffTerm(tersoff, species_names), ILPTerm(ilp, species_names),
-             ShieldedCoulombTerm(species_names)]
-    return Model("bn-ilp", terms, species_names)
-
-
-def _bn_dft(species_names, state=None, tersoff=None, ilp=None):
-    """bn-ilp's terms with parameters calibrated to DFT (slidesim/models/bn_dft.py)."""
-    from slidesim.models.bn_dft import bn_dft
-
-    return bn_dft(species_names, state, tersoff=tersoff, ilp=ilp)
-
-
-def _tether(species_names, state=None, spring=5.0):
-    """Harmonic tether of every atom to its starting position (engine tests only)."""
-    from slidesim.models.model import Model
-    from slidesim.models.tether import TetherTerm
-
-    if state is None:
-        raise ValueError("the tether model needs the starting structure")
-    return Model("tether", [TetherTerm(state.positions[0], spring)], species_names)
-
-
-def _torchscript(species_names, state=None, path=None, device="auto", dtype="float64"):
-    """A machine-learned model from a TorchScript file (docs/ml_models.md; needs torch)."""
-    from slidesim.ml.torch_model import TorchScriptTerm
-    from slidesim.models.model import Model
-
-    if path is None:
-        raise ValueError("the torchscript model needs the model file: option path FILE")
-    return Model("torchscript", [TorchScriptTerm(path, species_names, device, dtype)],
-                 species_names)
+#: parameter files of the classical models
+PARAMS_DIR = os.path.join(os.path.dirname(__file__), "models", "params")
 
 
 @dataclass(frozen=True)
@@ -63,7 +27,8 @@ class ModelEntry:
 
     Attributes:
         name: the model's name in decks and on the command line (``model NAME``).
-        factory: ``factory(species_names, state=None, **options)`` -> Model.
+        factory_path: ``"module:function"`` of the factory,
+            ``factory(species_names, state=None, **options)`` -> Model (:attr:`factory`).
         description: one line for listings and error messages.
         lattice: lattice constant a [A] the model's flat bilayer is stress-free at, or None
             (the material's default, :data:`slidesim.structures.MONOLAYERS`).
@@ -74,12 +39,18 @@ class ModelEntry:
     """
 
     name: str
-    factory: object
+    factory_path: str
     description: str
     lattice: float = None
     distance: float = None
     dipole: str = None
     species: tuple = None
+
+    @property
+    def factory(self):
+        """The factory function (its module is imported now)."""
+        module, function = self.factory_path.split(":")
+        return getattr(importlib.import_module(module), function)
 
     def check_species(self, species_names):
         """Raise ValueError naming the model's species if it does not cover ``species_names``."""
@@ -93,18 +64,18 @@ class ModelEntry:
 
 #: model name -> :class:`ModelEntry`
 CATALOG = {entry.name: entry for entry in (
-    ModelEntry("bn-ilp", _bn_ilp,
+    ModelEntry("bn-ilp", "slidesim.models.builders:bn_ilp",
                "h-BN: Tersoff + ILP + shielded Coulomb, the standard LAMMPS model",
                # the optimum of the stock parameters (reference/README.md)
                lattice=2.5045, distance=3.235, dipole=None, species=("B", "N")),
-    ModelEntry("bn-dft", _bn_dft,
+    ModelEntry("bn-dft", "slidesim.models.bn_dft:bn_dft",
                "h-BN: bn-ilp's terms refitted to the seed paper's DFT (PBE + DFT-D2)",
                # the DFT's lattice and AB distance; the dipole refitted at this geometry
                lattice=2.511, distance=3.074,
                dipole=os.path.join(PARAMS_DIR, "BN_dft_dipole.json"), species=("B", "N")),
-    ModelEntry("tether", _tether,
+    ModelEntry("tether", "slidesim.models.builders:tether",
                "harmonic spring of every atom to its start (tests of integrators)"),
-    ModelEntry("torchscript", _torchscript,
+    ModelEntry("torchscript", "slidesim.ml.torch_model:torchscript_model",
                "a machine-learned model file (option path FILE; needs torch)"),
 )}
 

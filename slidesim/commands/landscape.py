@@ -1,0 +1,44 @@
+"""``slidesim landscape``: energy and polarization over sliding vectors (docs/fields.md)."""
+
+import click
+
+from slidesim.commands import user_errors
+from slidesim.landscape import (Landscape, plot_hexagon, plot_path, set_relative_energies,
+                                write_hexagon_csv, write_path_csv)
+
+
+@click.command("landscape")
+@click.option("--model", default="bn-ilp", show_default=True, help="Model name.")
+@click.option("--material", default="BN", show_default=True, help="Monolayer material.")
+@click.option("--lattice", type=float, default=None,
+              help="Lattice constant a [A] (default: the model's own, e.g. 2.511 A for bn-dft).")
+@click.option("--divisions", type=int, default=3, show_default=True,
+              help="Hexagon grid: a / (3 divisions) between sliding vectors.")
+@click.option("--path-points", type=int, default=13, show_default=True,
+              help="Sliding vectors from BA to AB through SP.")
+@click.option("--output", default="landscape", show_default=True,
+              help="Prefix of the files written: PREFIX_hexagon.csv, PREFIX_path.csv (+ .png).")
+@click.option("--plot/--no-plot", default=True, show_default=True, help="Also save PNG plots.")
+def landscape_command(model, material, lattice, divisions, path_points, output, plot):
+    """Energy and polarization over sliding vectors: hexagon around BA and BA -> SP -> AB."""
+    if divisions < 1 or path_points < 2:
+        raise click.BadParameter("need --divisions >= 1 and --path-points >= 2")
+    with user_errors():
+        scan = Landscape(material, model, lattice)
+    hexagon = scan.hexagon(divisions)
+    path = scan.path(path_points)
+    set_relative_energies(hexagon, path)
+    write_hexagon_csv(hexagon, f"{output}_hexagon.csv")
+    write_path_csv(scan, path, f"{output}_path.csv")
+    t_sp, p_par, p_perp = scan.path_coordinates(path)
+    click.echo(f"{'t from SP [A]':>14} {'d [A]':>7} {'E [meV/cell]':>13} {'P_par':>8} "
+               f"{'P_perp':>8}  [pC/m]")
+    for k, p in enumerate(path):
+        click.echo(f"{t_sp[k]:>14.4f} {p.distance:>7.4f} {p.relative_meV:>13.3f} "
+                   f"{p_par[k]:>8.4f} {p_perp[k]:>8.4f}")
+    written = [f"{output}_hexagon.csv", f"{output}_path.csv"]
+    if plot:
+        plot_hexagon(hexagon, f"{output}_hexagon.png")
+        plot_path(scan, path, f"{output}_path.png")
+        written += [f"{output}_hexagon.png", f"{output}_path.png"]
+    click.echo("wrote " + ", ".join(written))

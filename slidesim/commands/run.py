@@ -1,0 +1,60 @@
+"""``slidesim run``: run a deck (docs/decks.md), continue it from a checkpoint, or check it."""
+
+import os
+import sys
+
+import click
+
+from slidesim.commands import fail
+
+
+@click.command("run")
+@click.argument("deck", type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True, help="Validate the deck and the model set-up; run nothing.")
+@click.option("--restart", type=click.Path(dir_okay=False),
+              help="Continue from this checkpoint (e.g. out/checkpoint.npz).")
+@click.option("--steps", type=int, default=None, help="Stop after this many steps (can restart).")
+@click.option("--threads", type=int, default=None, help="Numba threads (default: all cores).")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar (default: on a terminal only).")
+def run(deck, check, restart, steps, threads, progress):
+    """Run the simulation a DECK describes (see docs/decks.md)."""
+    from slidesim.deck import DeckError, read_deck
+
+    if not os.path.exists(deck):
+        fail(f"deck {deck} not found")
+    if restart is not None and not os.path.exists(restart):
+        fail(f"checkpoint {restart} not found")
+    if threads is not None:
+        import numba
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        parsed = read_deck(deck)
+    except DeckError as err:
+        fail(str(err))
+    from slidesim.simulation import Simulation, SimulationError
+
+    try:
+        simulation = Simulation(parsed, restart=restart, progress=progress)
+    except (ValueError, OSError, SimulationError) as err:
+        fail(f"{deck}: {err}")
+    state = simulation.state
+    summary = (f"{parsed.path}: {state.n_atoms} atoms x {state.n_replicas} replica(s), model "
+               f"{simulation.model.name} ({' + '.join(simulation.model.term_names)}), "
+               f"{simulation.integrator.name}, dt = {parsed.timestep * 1e3:g} fs, "
+               f"{len(parsed.stages)} stages, {parsed.total_steps} steps "
+               f"({parsed.total_steps * parsed.timestep:g} ps)")
+    if check:
+        simulation.evaluate()
+        click.echo(f"{summary}\ndeck OK")
+        return
+    click.echo(summary, err=True)
+    try:
+        result = simulation.run(max_steps=steps)
+    except SimulationError as err:
+        fail(str(err))
+    click.echo(f"{result['reason']} at step {result['step']}: {result['steps']} steps in "
+               f"{result['seconds']:.1f} s ({result['ms_per_step']:.2f} ms/step); output in "
+               f"{result['output']}; checkpoint {result['checkpoint']}", err=True)
+    if result["reason"].startswith("stopped"):
+        sys.exit(130)

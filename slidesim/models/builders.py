@@ -1,0 +1,26 @@
+"""Factories of the classical models the catalog names (:mod:`slidesim.catalog`)."""
+
+import os
+
+from slidesim.catalog import PARAMS_DIR
+from slidesim.models.coulomb import ShieldedCoulombTerm
+from slidesim.models.ilp import ILPTerm
+from slidesim.models.model import Model
+from slidesim.models.tersoff import TersoffTerm
+from slidesim.models.tether import TetherTerm
+
+
+def bn_ilp(species_names, state=None, tersoff=None, ilp=None):
+    """Tersoff (BNC.tersoff) + ILP (BNCH.ILP, 16 A, taper) + shielded Coulomb (B +0.42, N -0.42)."""
+    tersoff = tersoff or os.path.join(PARAMS_DIR, "BNC.tersoff")
+    ilp = ilp or os.path.join(PARAMS_DIR, "BNCH.ILP")
+    terms = [TersoffTerm(tersoff, species_names), ILPTerm(ilp, species_names),
+             ShieldedCoulombTerm(species_names)]
+    return Model("bn-ilp", terms, species_names)
+
+
+def tether(species_names, state=None, spring=5.0):
+    """Harmonic tether of every atom to its starting position (engine tests only)."""
+    if state is None:
+        raise ValueError("the tether model needs the starting structure")
+    return Model("tether", [TetherTerm(state.positions[0], spring)], species_names)
