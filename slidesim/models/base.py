@@ -71,6 +71,9 @@ class ForceTerm:
     requests: dict = {}
     #: False for terms that only carry extras (a dipole source): no e_<name> energy column
     reports_energy = True
+    #: names of the energy parts of a term that reports several (``TermResult.parts``, e.g. a
+    #: fused interlayer term: ("ilp", "coul_shield")); empty: one part named after the term
+    part_names = ()
 
     def compute(self, positions, cell, species, layer, neighbor_lists):
         """Energy, forces and virial of this term.

@@ -33,9 +33,9 @@ def __getattr__(name):
 
 
 def bn_dft(species_names, state=None, tersoff=None, ilp=None):
-    """Tersoff (BN_dft.tersoff) + ILP (BN_dft.ILP, 16 A, taper) + shielded Coulomb."""
-    from slidesim.models.coulomb import ShieldedCoulombTerm
-    from slidesim.models.ilp import ILPTerm
+    """Tersoff (BN_dft.tersoff) + ILP (BN_dft.ILP, 16 A, taper) + shielded Coulomb (the
+    interlayer pair fused, :class:`~slidesim.models.interlayer.InterlayerTerm`)."""
+    from slidesim.models.interlayer import InterlayerTerm
     from slidesim.models.model import Model
     from slidesim.models.tersoff import TersoffTerm
 
@@ -44,5 +44,5 @@ def bn_dft(species_names, state=None, tersoff=None, ilp=None):
             raise FileNotFoundError(f"bn-dft parameter file {path} not found; regenerate it "
                                     "with `slidesim fit` (docs/validation.md)")
     terms = [TersoffTerm(tersoff or TERSOFF_FILE, species_names),
-             ILPTerm(ilp or ILP_FILE, species_names), ShieldedCoulombTerm(species_names)]
+             InterlayerTerm(ilp or ILP_FILE, species_names)]
     return Model("bn-dft", terms, species_names)

@@ -3,19 +3,18 @@
 import os
 
 from slidesim.catalog import PARAMS_DIR
-from slidesim.models.coulomb import ShieldedCoulombTerm
-from slidesim.models.ilp import ILPTerm
+from slidesim.models.interlayer import InterlayerTerm
 from slidesim.models.model import Model
 from slidesim.models.tersoff import TersoffTerm
 from slidesim.models.tether import TetherTerm
 
 
 def bn_ilp(species_names, state=None, tersoff=None, ilp=None):
-    """Tersoff (BNC.tersoff) + ILP (BNCH.ILP, 16 A, taper) + shielded Coulomb (B +0.42, N -0.42)."""
+    """Tersoff (BNC.tersoff) + ILP (BNCH.ILP, 16 A, taper) + shielded Coulomb (B +0.42, N -0.42),
+    the interlayer pair in one fused pass (:class:`~slidesim.models.interlayer.InterlayerTerm`)."""
     tersoff = tersoff or os.path.join(PARAMS_DIR, "BNC.tersoff")
     ilp = ilp or os.path.join(PARAMS_DIR, "BNCH.ILP")
-    terms = [TersoffTerm(tersoff, species_names), ILPTerm(ilp, species_names),
-             ShieldedCoulombTerm(species_names)]
+    terms = [TersoffTerm(tersoff, species_names), InterlayerTerm(ilp, species_names)]
     return Model("bn-ilp", terms, species_names)
 
 

@@ -67,6 +67,11 @@ class InterlayerTerm(ForceTerm):
         self._halved = None       # (full-list arrays, their HalfList) for plain lists
         self._buffers = None
 
+    @property
+    def part_names(self):
+        """("ilp", "coul_shield"): the energies this term reports (thermo e_ilp, e_coul_shield)."""
+        return (self.ilp.name, self.coulomb.name)
+
     def half_list(self, neighbor_list):
         """The half list of the "inter" list: its own, or halved here (cached per list)."""
         if hasattr(neighbor_list, "half_list"):

@@ -41,9 +41,8 @@ class Model:
         """Names of the per-term energies of a result (thermo columns ``e_<name>``)."""
         names = []
         for term in self.terms:
-            parts = getattr(term, "part_names", None)
-            if parts:
-                names.extend(parts)
+            if term.part_names:
+                names.extend(term.part_names)
             elif term.reports_energy:
                 names.append(term.name)
         return names
