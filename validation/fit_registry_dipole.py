@@ -28,6 +28,7 @@ from scipy.optimize import least_squares
 
 from slidesim import units
 from slidesim.fields.dipole import DEFAULT_PARAMETERS, RegistryDipole
+from slidesim.geometry import in_plane_area
 from slidesim.neighbors import NeighborList
 from slidesim.structures import bilayer, primitive_cell
 
@@ -93,7 +94,7 @@ class PathGeometry:
                 nl.build(state.positions[0], state.cell, state.layer)
             self.states.append(state)
             self.lists.append(lists)
-        self.area = abs(np.linalg.det(self.states[0].cell[:2, :2]))
+        self.area = in_plane_area(self.states[0].cell)
 
     def polarization(self, dipole_model):
         """(n, 3) [pC/m] P along the path: (P along b - a, in-plane normal to it, P_z)."""
