@@ -96,7 +96,7 @@ SCHEMA = {
               "ilp": "str"},
     "timestep": {"_value": "time"},
     "integrator": {"_": ("nve", "nose-hoover", "langevin"), "tdamp": "time", "chain": "int",
-                   "loops": "int", "damp": "time"},
+                   "loops": "int", "damp": "time", "respa": "int"},
     "seed": {"_value": "int"},
     "replicas": {"_value": "int"},
     "velocities": {"_value": "temperature"},
@@ -359,6 +359,9 @@ def _apply(deck, keyword, options, line, stage_lines):
             raise line.error("the timestep must be positive", "write e.g. 'timestep 1 fs'")
         deck.timestep = value
     elif keyword == "integrator":
+        if options.get("respa", 1) < 1:
+            raise line.error("respa is the number of inner steps per timestep, at least 1",
+                             "write e.g. 'respa 2' (timestep 2 fs: intralayer terms every 1 fs)")
         deck.integrator = dict(options, name=options.pop("_"), line=line.number)
     elif keyword == "seed":
         deck.seed = value

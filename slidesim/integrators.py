@@ -56,6 +56,18 @@ class VelocityVerlet:
         """Energy [eV] the thermostat took out of the system (none for NVE)."""
         return 0.0
 
+    # ---- the pieces r-RESPA composes (slidesim.step.respa_step) -------------------------------
+    def thermostat_half(self, state, replica, t_target):
+        """The thermostat's action over half an (outer) step (none for NVE)."""
+
+    def kick(self, state, replica, forces, dt):
+        """v += F dt / m over ``dt`` [ps]."""
+        kern.kick(state.velocities[replica], forces, state.masses, dt * units.FTM2V)
+
+    def drift(self, state, replica, dt):
+        """x += v dt over ``dt`` [ps]."""
+        kern.drift(state.positions[replica], state.velocities[replica], dt)
+
 
 class NoseHooverChain(VelocityVerlet):
     """Nose-Hoover chain NVT, equivalent to LAMMPS ``fix nvt temp T T Tdamp tchain M tloop L``.
@@ -84,6 +96,11 @@ class NoseHooverChain(VelocityVerlet):
             state.nose_hoover[replica], t_now, t_target, degrees_of_freedom(state.n_atoms),
             1.0 / self.tdamp, self.timestep, self.loops, units.BOLTZMANN)
         kern.scale(v, factor)
+
+    def thermostat_half(self, state, replica, t_target):
+        """Half a step of the chain (Trotter), at the outermost level as LAMMPS's fix nvt under
+        run_style respa."""
+        self._chain_step(state, replica, t_target)
 
     def setup(self, state, replica, t_target):
         kern.nose_hoover_chain_init(state.nose_hoover[replica], degrees_of_freedom(state.n_atoms),
@@ -124,6 +141,15 @@ class Langevin(VelocityVerlet):
         dt = self.timestep
         kern.kick(v, forces, m, 0.5 * dt * units.FTM2V)
         kern.drift(x, v, 0.5 * dt)
+        self._thermalize(state, replica, t_target, dt)
+        kern.drift(x, v, 0.5 * dt)
+
+    def reservoir_energy(self, state, replica, t_target):
+        return state.bath_energy[replica]
+
+    def _thermalize(self, state, replica, t_target, dt):
+        """The exact Ornstein-Uhlenbeck ('O') step over ``dt`` [ps], its heat to the bath."""
+        v, m = state.velocities[replica], state.masses
         ke_before = kern.kinetic_energy(v, m, units.MVV2E)
         generator = np.random.Generator(np.random.PCG64())
         generator.bit_generator.state = state.rng_states[replica]
@@ -134,10 +160,11 @@ class Langevin(VelocityVerlet):
                                  units.BOLTZMANN * t_target / units.MVV2E, noise)
         kern.remove_momentum(v, m)
         state.bath_energy[replica] += ke_before - kern.kinetic_energy(v, m, units.MVV2E)
-        kern.drift(x, v, 0.5 * dt)
 
-    def reservoir_energy(self, state, replica, t_target):
-        return state.bath_energy[replica]
+    def thermostat_half(self, state, replica, t_target):
+        """O over half an outer step: under r-RESPA the splitting is O (BAB...) O, with the
+        multiple-time-step velocity Verlet inside (slidesim.step.respa_step)."""
+        self._thermalize(state, replica, t_target, 0.5 * self.timestep)
 
 
 def initial_velocities(masses, temperature_K, generator):

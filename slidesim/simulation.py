@@ -40,7 +40,7 @@ from slidesim.observers import (Checkpointer, ProgressBar, SwitchingLog, ThermoL
                                 replica_suffix)
 from slidesim.schedule import Schedule
 from slidesim.state import State
-from slidesim.step import Engine, step
+from slidesim.step import Engine, advance
 from slidesim.structures import bilayer
 
 __all__ = ["Simulation", "SimulationError", "build_state", "build_integrator", "replica_suffix"]
@@ -139,7 +139,8 @@ class Simulation:
         model = build_model_of(deck, state)
         self.engine = Engine(model, [model.neighbor_lists(deck.skin)
                                      for _ in range(state.n_replicas)],
-                             integrator, FieldCoupling() if deck.born_charges else None)
+                             integrator, FieldCoupling() if deck.born_charges else None,
+                             respa=deck.integrator.get("respa", 1))
         # the registry is found from the starting structure, also on restarts: the unwrapped
         # positions continue from it, so t stays continuous
         start = state.initial_positions
@@ -244,7 +245,7 @@ class Simulation:
                     break
                 targets = schedule.next(state)
                 try:
-                    results = step(self.engine, state, results, targets)
+                    results = advance(self.engine, state, results, targets)
                 except ValueError as err:
                     raise SimulationError(
                         f"the model failed at step {state.step}: {err}. The last good "
