@@ -73,6 +73,11 @@ CATALOG = {entry.name: entry for entry in (
                # the DFT's lattice and AB distance; the dipole refitted at this geometry
                lattice=2.511, distance=3.074,
                dipole=os.path.join(PARAMS_DIR, "BN_dft_dipole.json"), species=("B", "N")),
+    ModelEntry("mos2-ilp", "slidesim.models.builders:mos2_ilp",
+               "3R MoS2: sw/mod + ilp/tmd (MoS2.ILP), LAMMPS's TMD bilayer example",
+               # the flat bilayer's optimum (rigid scan): a, and the Mo-Mo distance at XM/MX;
+               # no registry dipole is fitted for MoS2 yet
+               lattice=3.1152, distance=6.292, dipole=None, species=("Mo", "S")),
     ModelEntry("tether", "slidesim.models.builders:tether",
                "harmonic spring of every atom to its start (tests of integrators)"),
     ModelEntry("torchscript", "slidesim.ml.torch_model:torchscript_model",

@@ -11,6 +11,9 @@ import numpy as np
 
 #: stackings by name, as fractions of (b - a) from AA
 STACKINGS = {"AA": 0.0, "BA": 1.0 / 3.0, "SP": 0.5, "AB": 2.0 / 3.0}
+#: the names of the polar stackings of TMD bilayers (3R family, parallel layers): XM, the top
+#: layer's chalcogen over the bottom layer's metal, is BA's sliding vector; MX is AB's
+STACKING_ALIASES = {"XM": "BA", "MX": "AB"}
 
 
 def in_plane_area(cell):
@@ -32,11 +35,13 @@ def sliding_direction(a=1.0):
 
 
 def stacking_fraction(stacking):
-    """Fraction of (b - a) from AA of a stacking name (AA, AB, BA, SP; any case)."""
+    """Fraction of (b - a) from AA of a stacking name (AA, AB, BA, SP; XM, MX for TMDs; any
+    case)."""
     key = str(stacking).upper()
+    key = STACKING_ALIASES.get(key, key)
     if key not in STACKINGS:
-        raise ValueError(f"unknown stacking {stacking!r}; choose one of {', '.join(STACKINGS)}"
-                         " or give a sliding vector")
+        raise ValueError(f"unknown stacking {stacking!r}; choose one of "
+                         f"{', '.join([*STACKINGS, *STACKING_ALIASES])} or give a sliding vector")
     return STACKINGS[key]
 
 

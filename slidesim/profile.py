@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from slidesim.geometry import STACKINGS
+from slidesim.geometry import stacking_fraction
 from slidesim.rigid import RigidBilayer
+from slidesim.structures import monolayer
 
 #: interlayer distances [A] searched by the profile
 PROFILE_BRACKET = (2.8, 4.2)
@@ -47,13 +48,15 @@ def StackingEnergy(material="BN", model="bn-ilp", lattice=None, supercell=(1, 1)
                                  bracket=PROFILE_BRACKET)
 
 
-def sliding_profile(material="BN", model="bn-ilp", lattice=None, stackings=("AA", "BA", "SP", "AB"),
+def sliding_profile(material="BN", model="bn-ilp", lattice=None, stackings=None,
                     path_points=0, model_options=None):
     """Optimised energies of named stackings, plus ``path_points`` evenly spaced fractions from
     AA (s = 0) to AA (s = 1) along (b - a), at lattice constant ``lattice`` [A] (None: the
     model's own, from the catalog). Returns a list of :class:`ProfilePoint`."""
     scanner = StackingEnergy(material, model, lattice, model_options=model_options)
-    points = [(name, STACKINGS[name]) for name in stackings]
+    if stackings is None:  # the material's own names (BA/AB for h-BN, XM/MX for TMDs)
+        stackings = monolayer(material).stackings
+    points = [(name, stacking_fraction(name)) for name in stackings]
     points += [(f"s={s:.4f}", s) for s in np.linspace(0.0, 1.0, path_points)] if path_points else []
     out = []
     for name, fraction in points:

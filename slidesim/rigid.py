@@ -19,8 +19,18 @@ from slidesim.neighbors import built_neighbor_lists
 from slidesim.structures import bilayer, monolayer
 from slidesim.units import dipole_per_area_to_pC_per_m
 
-#: interlayer distances [A] searched when the distance is relaxed
+#: interlayer distances [A] searched when the distance is relaxed (for h-BN; other materials
+#: scale brackets by their interlayer distance over h-BN's, see :func:`material_bracket`)
 DISTANCE_BRACKET = (2.6, 4.4)
+
+
+def material_bracket(bracket, material):
+    """A distance bracket [A] given for h-BN, scaled to ``material`` by the ratio of the
+    materials' default interlayer distances (unchanged for BN)."""
+    if material == "BN":
+        return tuple(float(d) for d in bracket)
+    scale = monolayer(material).interlayer / monolayer("BN").interlayer
+    return tuple(float(d) * scale for d in bracket)
 
 
 def default_dipole(model_name, species_names, parameters=None):
@@ -44,7 +54,7 @@ class RigidBilayer:
     material's default); material: key of slidesim.structures.MONOLAYERS; dipole: a dipole
     source (``requests``, ``compute``, e.g. RegistryDipole) or None; supercell: (n1, n2)
     repetitions evaluated (energies are per primitive cell); bracket: (d_min, d_max) [A] searched
-    by :meth:`relax`.
+    by :meth:`relax`, given for h-BN and scaled to the material (:func:`material_bracket`).
 
     A sliding argument is a stacking name (AA, BA, SP, AB), a fraction s of (b - a) (t =
     s (b - a) at the lattice constant used) or an in-plane vector (2 or 3 components) [A].
@@ -57,7 +67,7 @@ class RigidBilayer:
         self.lattice = mono.lattice if lattice is None else float(lattice)
         self.supercell = tuple(int(n) for n in supercell)
         self.n_cells = self.supercell[0] * self.supercell[1]
-        self.bracket = tuple(float(d) for d in bracket)
+        self.bracket = material_bracket(bracket, material)
 
     @classmethod
     def of_model(cls, name, material="BN", lattice=None, dipole="default", model_options=None,

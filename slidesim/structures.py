@@ -19,15 +19,25 @@ from slidesim.state import State
 
 @dataclass(frozen=True)
 class Monolayer:
-    """A honeycomb monolayer: species and fractional (a, b) positions and heights [A] of its
-    basis; ``model``: the catalog model whose lattice constant and interlayer distance are the
-    material's defaults (:mod:`slidesim.catalog`)."""
+    """A honeycomb monolayer: its species names, and for each basis atom its fractional (a, b)
+    position, height [A] above the layer's mid-plane and species index (``basis_species``;
+    None: basis atom k is species k); ``model``: the catalog model whose lattice constant and
+    interlayer distance are the material's defaults (:mod:`slidesim.catalog`)."""
 
     name: str
     species: tuple
     fractional: tuple
     heights: tuple
     model: str
+    basis_species: tuple = None
+    #: names of the stackings AA, t = (b - a)/3, SP, t = 2(b - a)/3 for this material
+    stackings: tuple = ("AA", "BA", "SP", "AB")
+
+    @property
+    def basis(self):
+        """Species index of each basis atom."""
+        return tuple(range(len(self.species))) if self.basis_species is None \
+            else self.basis_species
 
     @property
     def lattice(self):
@@ -44,6 +54,12 @@ MONOLAYERS = {
     # h-BN: the stock bn-ilp model's optimum, a = 2.5045 A, d = 3.235 A (reference/README.md);
     # a command run with another model takes that model's values from the catalog
     "BN": Monolayer("BN", ("B", "N"), ((0.0, 0.0), (1 / 3, 2 / 3)), (0.0, 0.0), "bn-ilp"),
+    # 1H MoS2: Mo at (0, 0), the S pair at (1/3, 2/3) at -+h, h = 1.5627 A the S height of
+    # mos2-ilp's flat bilayer at its optimum (rigid scan; the LAMMPS example geometry has
+    # 1.59693 A at a = 3.197 A); atoms per cell in the order Mo, lower S, upper S
+    "MoS2": Monolayer("MoS2", ("Mo", "S"), ((0.0, 0.0), (1 / 3, 2 / 3), (1 / 3, 2 / 3)),
+                      (0.0, -1.5627, 1.5627), "mos2-ilp", basis_species=(0, 1, 1),
+                      stackings=("AA", "XM", "SP", "MX")),
 }
 
 
@@ -65,8 +81,9 @@ def bilayer(material="BN", supercell=(1, 1), stacking="BA", lattice=None, interl
             sliding=None, vacuum=40.0, z_bottom=10.0):
     """A bilayer State (one replica, zero velocities).
 
-    material: key of :data:`MONOLAYERS`; supercell: (n1, n2) repetitions; stacking: "AA", "AB",
-    "BA", "SP" or a fraction of (b - a); lattice: a [A]; interlayer: distance d [A];
+    material: key of :data:`MONOLAYERS` (BN, MoS2); supercell: (n1, n2) repetitions; stacking:
+    "AA", "AB", "BA", "SP" (for TMDs "XM" = BA's and "MX" = AB's sliding vector) or a fraction
+    of (b - a); lattice: a [A]; interlayer: distance d [A];
     sliding: explicit sliding vector t [A] (2 or 3 components), overrides ``stacking``;
     vacuum: cell height c [A]; z_bottom: height of the bottom layer [A].
     Atoms are ordered bottom layer first, cell by cell, basis atom by basis atom.
@@ -89,7 +106,7 @@ def bilayer(material="BN", supercell=(1, 1), stacking="BA", lattice=None, interl
         raise ValueError(f"cell height {vacuum} A is too small for the bilayer")
     i, j = np.meshgrid(np.arange(n1), np.arange(n2), indexing="ij")
     cells = np.stack([i.ravel(), j.ravel()], axis=1)
-    n_basis, n_cells = len(mono.species), len(cells)
+    n_basis, n_cells = len(mono.fractional), len(cells)
     positions = np.empty((2, n_cells, n_basis, 3))
     for layer_id in (0, 1):
         for k, ((fa, fb), dz) in enumerate(zip(mono.fractional, mono.heights)):
@@ -98,7 +115,7 @@ def bilayer(material="BN", supercell=(1, 1), stacking="BA", lattice=None, interl
             positions[layer_id, :, k] = xyz + (t if layer_id == 1 else 0.0)
     # order: bottom layer then top; within a layer cell by cell, basis atoms interleaved
     positions = positions.reshape(-1, 3)
-    species = np.tile(np.arange(n_basis), 2 * n_cells)
+    species = np.tile(np.array(mono.basis, dtype=np.int64), 2 * n_cells)
     layer = np.repeat([0, 1], n_cells * n_basis)
     cell = np.array([n1 * prim[0], n2 * prim[1], [0.0, 0.0, vacuum]])
     masses = np.array([units.ATOMIC_MASS[symbol] for symbol in mono.species])[species]

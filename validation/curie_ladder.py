@@ -40,7 +40,7 @@ DECK = """# written by validation/curie_ladder.py
 system bilayer material BN cells {cells} {cells} stacking BA
 model {model}
 timestep {dt_fs:g} fs
-integrator nose-hoover tdamp {tdamp_fs:g} fs chain 3
+integrator nose-hoover tdamp {tdamp_fs:g} fs chain 3{respa}
 seed {seed}
 output {output}
 thermo every {thermo_every}
@@ -59,6 +59,7 @@ end
 def deck_text(args, seed, output):
     steps_per_stage = int(round(args.stage_ps * 1000.0 / args.dt_fs))
     return DECK.format(cells=args.cells, model=args.model, dt_fs=args.dt_fs,
+                       respa=f" respa {args.respa}" if args.respa > 1 else "",
                        tdamp_fs=args.tdamp_fs, seed=seed, output=output,
                        thermo_every=args.trajectory_every, trajectory_every=args.trajectory_every,
                        checkpoint_every=max(steps_per_stage, args.trajectory_every),
@@ -137,6 +138,8 @@ def main(argv=None):
     parser.add_argument("--t-step", type=float, default=50.0, help="ladder spacing [K]")
     parser.add_argument("--t-max", type=float, default=2000.0, help="top of the ladder [K]")
     parser.add_argument("--dt-fs", type=float, default=1.0)
+    parser.add_argument("--respa", type=int, default=1,
+                        help="r-RESPA inner steps per timestep (1: the single-step integrator)")
     parser.add_argument("--tdamp-fs", type=float, default=100.0)
     parser.add_argument("--trajectory-every", type=int, default=500, help="steps per frame")
     parser.add_argument("--discard", type=float, default=0.2,

