@@ -5,9 +5,11 @@
     python validation/curie_ladder.py --collect curie                 # analyse every seed so far
 
 Default ladder (as the paper, Fig. 2, and inputs/bn_heat.in): 15 x 15 cells (900 atoms), BA,
-the default bn-ilp model, Nose-Hoover NVT (tdamp 100 fs), dt = 1 fs; 50 ps at 1 K, then 50 ->
-2000 K and 1950 -> 50 K in 50 K steps of 50 ps: 80 stages, 4 million steps (hours to days on
-one workstation core set). Each seed runs in ``OUT/seed_<S>/`` and can be stopped and continued
+the default bn-ilp model, Nose-Hoover NVT (tdamp 100 fs), r-RESPA with a 3 fs outer and 1 fs
+inner step (``--dt-fs 1 --respa 1``: the paper's single 1 fs step); 50 ps at 1 K, then 50 ->
+2000 K and 1950 -> 50 K in 50 K steps of 50 ps (16667 outer steps, 50.001 ps): 80 stages, 4 ns
+(about 2.3 hours on one core of the 2-core reference machine; slidesim 0.1 needed 17 hours).
+Each seed runs in ``OUT/seed_<S>/`` and can be stopped and continued
 (it restarts from its checkpoint). As a sweep, start one task per seed (a job array, or
 ``for s in 1 2 3 4; do python validation/curie_ladder.py --out curie --seed $s & done``) and
 run ``--collect`` when they are done.
@@ -46,24 +48,25 @@ output {output}
 thermo every {thermo_every}
 trajectory every {trajectory_every}
 checkpoint every {checkpoint_every}
-stage start temperature {t_start:g} K duration {stage_ps:g} ps
+stage start temperature {t_start:g} K steps {stage_steps}
 loop T from {t_step:g} to {t_max:g} step {t_step:g}
-  stage heat_$T temperature $T K duration {stage_ps:g} ps
+  stage heat_$T temperature $T K steps {stage_steps}
 end
 loop T from {t_cool:g} to {t_step:g} step -{t_step:g}
-  stage cool_$T temperature $T K duration {stage_ps:g} ps
+  stage cool_$T temperature $T K steps {stage_steps}
 end
 """
 
 
 def deck_text(args, seed, output):
-    steps_per_stage = int(round(args.stage_ps * 1000.0 / args.dt_fs))
+    # stages of the nearest whole number of steps (50 ps at 3 fs: 16667 steps, 50.001 ps)
+    steps_per_stage = max(1, int(round(args.stage_ps * 1000.0 / args.dt_fs)))
     return DECK.format(cells=args.cells, model=args.model, dt_fs=args.dt_fs,
                        respa=f" respa {args.respa}" if args.respa > 1 else "",
                        tdamp_fs=args.tdamp_fs, seed=seed, output=output,
                        thermo_every=args.trajectory_every, trajectory_every=args.trajectory_every,
                        checkpoint_every=max(steps_per_stage, args.trajectory_every),
-                       t_start=args.t_start, stage_ps=args.stage_ps, t_step=args.t_step,
+                       t_start=args.t_start, stage_steps=steps_per_stage, t_step=args.t_step,
                        t_max=args.t_max, t_cool=args.t_max - args.t_step)
 
 
@@ -137,11 +140,14 @@ def main(argv=None):
     parser.add_argument("--t-start", type=float, default=1.0, help="first stage [K]")
     parser.add_argument("--t-step", type=float, default=50.0, help="ladder spacing [K]")
     parser.add_argument("--t-max", type=float, default=2000.0, help="top of the ladder [K]")
-    parser.add_argument("--dt-fs", type=float, default=1.0)
-    parser.add_argument("--respa", type=int, default=1,
+    parser.add_argument("--dt-fs", type=float, default=3.0,
+                        help="(outer) timestep [fs]; the default with --respa 3 is the setting "
+                             "inputs/bn_heat.in ships (docs/engine.md, r-RESPA validation)")
+    parser.add_argument("--respa", type=int, default=3,
                         help="r-RESPA inner steps per timestep (1: the single-step integrator)")
     parser.add_argument("--tdamp-fs", type=float, default=100.0)
-    parser.add_argument("--trajectory-every", type=int, default=500, help="steps per frame")
+    parser.add_argument("--trajectory-every", type=int, default=167,
+                        help="steps per frame (167 x 3 fs: a frame every 0.5 ps)")
     parser.add_argument("--discard", type=float, default=0.2,
                         help="fraction of each stage left out as equilibration")
     parser.add_argument("--threads", type=int, default=None)
