@@ -14,7 +14,7 @@ UNITS = {
     "fs": ("time", 1e-3), "ps": ("time", 1.0), "ns": ("time", 1e3),
     "A": ("length", 1.0), "Angstrom": ("length", 1.0), "nm": ("length", 10.0),
     "K": ("temperature", 1.0),
-    "eV/A^2": ("stiffness", 1.0),
+    "eV/A^2": ("stiffness", 1.0), "eV/A": ("force", 1.0), "eV": ("energy", 1.0),
     "V/A": ("field", 1.0), "V/nm": ("field", 0.1),
     "V/A/ps": ("field_rate", 1.0), "V/nm/ps": ("field_rate", 0.1),
     "deg": ("angle", 1.0), "rad": ("angle", 180.0 / 3.141592653589793),
@@ -22,7 +22,8 @@ UNITS = {
 #: the unit each kind is stored in, and whether a bare number is accepted (in that unit)
 BASE_UNITS = {"time": ("ps", False), "length": ("A", True), "temperature": ("K", True),
               "stiffness": ("eV/A^2", True), "field": ("V/A", True),
-              "field_rate": ("V/A/ps", True), "angle": ("deg", True)}
+              "field_rate": ("V/A/ps", True), "angle": ("deg", True), "force": ("eV/A", True),
+              "energy": ("eV", True)}
 
 
 class DeckError(ValueError):
@@ -78,6 +79,10 @@ class Deck:
     thermo_every: int = 100
     checkpoint_every: int = 10000
     temperature_limit: float = None
+    #: guards against blow-ups (slidesim.guards.Limits): largest displacement of an atom in
+    #: one step [A], largest force [eV/A], largest change of the conserved energy per atom in
+    #: one step [eV]; None: the defaults
+    limits: dict = field(default_factory=dict)
     born_charges: str = None
     stages: list = field(default_factory=list)
 
@@ -105,7 +110,8 @@ SCHEMA = {
     "trajectory": {"every": "int", "velocities": "bool", "forces": "bool"},
     "thermo": {"every": "int"},
     "checkpoint": {"every": "int"},
-    "limit": {"temperature": "temperature"},
+    "limit": {"temperature": "temperature", "displacement": "length", "force": "force",
+              "energy": "energy"},
     "stage": {"_": None, "temperature": "temperature_ramp", "duration": "time", "steps": "int",
               "field": "field3", "field_rate": "field_rate3", "field_perp": "field",
               "field_perp_rate": "field_rate", "field_par": "field", "field_par_rate": "field_rate",
@@ -391,7 +397,13 @@ def _apply(deck, keyword, options, line, stage_lines):
     elif keyword == "born_charges":
         deck.born_charges = options["_"]
     elif keyword == "limit":
-        deck.temperature_limit = options.get("temperature")
+        for name, value in options.items():
+            if not value > 0 or value == float("inf"):
+                raise line.error(f"limit {name} must be a positive finite number",
+                                 "write e.g. 'limit displacement 1 A force 100 eV/A'")
+        if "temperature" in options:
+            deck.temperature_limit = options["temperature"]
+        deck.limits.update({k: v for k, v in options.items() if k != "temperature"})
     elif keyword == "stage":
         stage_lines.append((line, options))
 

@@ -2,15 +2,39 @@
 
 A check raises :class:`SimulationError` with what happened, where, and what to change; the
 driver checks every replica after every step, before any observer writes, so a checkpoint is
-only ever written from a state that passed.
+only ever written from a state that passed. The checks do not depend on the thermostat: a
+Nose-Hoover chain can cool a blown-up system back to its target temperature, but not undo an
+atom that jumped, a force that diverged or a conserved energy that leapt.
 """
 
 import signal
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
 from slidesim.integrators import temperature
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the guards allow (deck: ``limit temperature T displacement D force F energy E``).
+
+    temperature [K]: the hottest a replica may get; displacement [A]: the farthest an atom may
+    move in one step (thermal motion is ~0.05 A per fs at 2000 K); force [eV/A]: the largest
+    force on an atom (bonded forces stay below ~30 eV/A even at 2000 K); energy [eV]: the
+    largest change of the conserved energy per atom in one step (integration errors are
+    ~1e-5 eV).
+    """
+
+    temperature: float
+    displacement: float = 1.0
+    force: float = 200.0
+    energy: float = 0.5
+
+    @classmethod
+    def of_deck(cls, deck):
+        return cls(temperature_limit(deck), **deck.limits)
 
 
 class SimulationError(RuntimeError):
@@ -24,19 +48,58 @@ def temperature_limit(deck):
     return 10.0 * max(max(s.t_start, s.t_stop) for s in deck.stages) + 1000.0
 
 
-def check_replica(state, replica, result, limit, checkpoint_path):
-    """Stop the run if ``replica`` has non-finite energy or forces or is hotter than ``limit`` [K]."""
+def _last_good(checkpoint_path):
+    import os
+
+    if checkpoint_path and os.path.exists(checkpoint_path):
+        return f"The last good checkpoint is {checkpoint_path}"
+    return "No checkpoint was written yet"
+
+
+def check_replica(state, replica, result, limits, checkpoint_path, old_positions=None,
+                  conserved=None, previous_conserved=None):
+    """Stop the run if ``replica`` has non-finite energy or forces, is hotter than the limit, or
+    (with ``old_positions`` (N, 3) [A] and the conserved energies [eV] of this and the previous
+    step) moved, was pushed or jumped in energy more than :class:`Limits` allow.
+    ``limits``: a Limits (or a temperature limit [K], the other checks at their defaults)."""
+    if not isinstance(limits, Limits):
+        limits = Limits(float(limits))
+    where = f"at step {state.step} (replica {replica})"
+    good = _last_good(checkpoint_path)
     if not (np.isfinite(result.energy) and np.isfinite(result.forces).all()):
         raise SimulationError(
-            f"non-finite energy or forces at step {state.step} (replica {replica}): the system "
-            f"blew up. The last good checkpoint is {checkpoint_path}; try a smaller "
+            f"non-finite energy or forces {where}: the system blew up. {good}; try a smaller "
             f"timestep or check the starting structure.")
-    t_now = temperature(state.velocities[replica], state.masses)
-    if not t_now < limit:
+    force = np.sqrt(np.einsum("ij,ij->i", result.forces, result.forces))
+    atom = int(np.argmax(force))
+    if not force[atom] <= limits.force:
         raise SimulationError(
-            f"temperature {t_now:.1f} K exceeds the limit {limit:.1f} K at step {state.step} "
-            f"(replica {replica}): the run is exploding. The last good checkpoint is "
-            f"{checkpoint_path}; try a smaller timestep, or raise 'limit temperature'.")
+            f"force {force[atom]:.3g} eV/A on atom {atom} {where} exceeds the limit "
+            f"{limits.force:g} eV/A: atoms overlap or the system blew up. {good}; check the "
+            f"starting structure (layer distance, lattice) or the timestep, or raise "
+            f"'limit force'.")
+    if old_positions is not None:
+        step = state.positions[replica] - old_positions
+        moved = np.sqrt(np.einsum("ij,ij->i", step, step))
+        atom = int(np.argmax(moved))
+        if not moved[atom] <= limits.displacement:
+            raise SimulationError(
+                f"atom {atom} moved {moved[atom]:.3g} A in one step {where}, more than the limit "
+                f"{limits.displacement:g} A: the system blew up. {good}; try a smaller "
+                f"timestep, or raise 'limit displacement'.")
+    if conserved is not None and previous_conserved is not None:
+        jump = abs(conserved - previous_conserved) / state.n_atoms
+        if not jump <= limits.energy:
+            raise SimulationError(
+                f"the conserved energy changed by {jump:.3g} eV per atom in one step {where}, "
+                f"more than the limit {limits.energy:g} eV: the integration broke down. "
+                f"{good}; try a smaller timestep, or raise 'limit energy'.")
+    t_now = temperature(state.velocities[replica], state.masses)
+    if not t_now < limits.temperature:
+        raise SimulationError(
+            f"temperature {t_now:.1f} K exceeds the limit {limits.temperature:.1f} K {where}: "
+            f"the run is exploding. {good}; try a smaller timestep, or raise "
+            f"'limit temperature'.")
 
 
 class StopSignals:

@@ -3,8 +3,9 @@
 The run is a loop over :func:`slidesim.step.step` (one MD step of all replicas, no I/O, see
 there and docs/engine.md), with, after every step::
 
-    guards.check_replica(...)       non-finite forces or a run-away temperature stop the run
     schedule.advance(state)         count the step
+    guards.check_replica(...)       non-finite or huge forces, a jump of an atom or of the
+                                    conserved energy, a run-away temperature stop the run
     switching.observe(...)          switching events (when fields or 'stop switched' are used)
     thermo / trajectory observe     rows and frames when due (and on a stage's last step)
     schedule.next_stage(state)      at the end of a stage (or when its stop condition holds)
@@ -28,7 +29,7 @@ from slidesim import units
 from slidesim.analysis.lattice import HexLattice, infer_lattice
 from slidesim.deck import Deck
 from slidesim.fields.coupling import DipoleTerm, FieldCoupling
-from slidesim.guards import SimulationError, StopSignals, check_replica, temperature_limit
+from slidesim.guards import Limits, SimulationError, StopSignals, check_replica
 from slidesim.io.checkpoint import read_checkpoint, write_checkpoint
 from slidesim.io.structures import read_structure
 from slidesim.kernels.integrators import kinetic_energy, remove_momentum
@@ -205,6 +206,8 @@ class Simulation:
             for r in range(state.n_replicas):
                 remove_momentum(state.velocities[r], state.masses)
         results = self.evaluate()
+        for r in range(state.n_replicas):  # a start with overlapping atoms stops here
+            check_replica(state, r, results[r], Limits.of_deck(deck), self.checkpoint_path)
         if not self.restarted:
             t0 = schedule.now(state).temperature
             for r in range(state.n_replicas):
@@ -235,7 +238,10 @@ class Simulation:
 
     def _loop(self, results, todo, observers, switching, checkpointer, bar):
         state, schedule = self.state, self.schedule
-        limit = temperature_limit(self.deck)
+        limits = Limits.of_deck(self.deck)
+        targets = schedule.now(state)
+        conserved = [self.conserved_energy(r, results[r], targets)
+                     for r in range(state.n_replicas)]
         started = wallclock.perf_counter()
         done, reason = 0, "paused"
         with StopSignals() as signals:
@@ -244,15 +250,22 @@ class Simulation:
                     reason = f"stopped by {signals.requested}"
                     break
                 targets = schedule.next(state)
+                old_positions = state.positions.copy()
                 try:
                     results = advance(self.engine, state, results, targets)
                 except ValueError as err:
                     raise SimulationError(
                         f"the model failed at step {state.step}: {err}. The last good "
                         f"checkpoint is {self.checkpoint_path}.") from None
-                for r in range(state.n_replicas):
-                    check_replica(state, r, results[r], limit, self.checkpoint_path)
                 schedule.advance(state)
+                # a stage's first step may change the target temperature, and with it the
+                # thermostat's energy: the conserved energy is compared within stages only
+                within_stage = state.stage_step > 1
+                for r in range(state.n_replicas):
+                    now = self.conserved_energy(r, results[r], targets)
+                    check_replica(state, r, results[r], limits, self.checkpoint_path,
+                                  old_positions[r], now, conserved[r] if within_stage else None)
+                    conserved[r] = now
                 stage = targets.stage
                 stopped = False
                 if switching is not None:
