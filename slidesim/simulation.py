@@ -114,6 +114,39 @@ def build_model_of(deck, state):
     return model
 
 
+def check_restart(deck, state, meta, integrator, path):
+    """SimulationError unless the checkpoint at ``path`` holds the system the deck describes:
+    the same atoms (count, species, layers), cell, number of replicas and integrator."""
+    start = build_state(deck)
+    problems = []
+    if state.n_atoms != start.n_atoms:
+        problems.append(f"{state.n_atoms} atoms, the deck builds {start.n_atoms}")
+    elif (state.species_names != start.species_names
+          or [state.species_names[s] for s in state.species]
+          != [start.species_names[s] for s in start.species]):
+        problems.append("other species (or in another order)")
+    elif not np.array_equal(state.layer, start.layer):
+        problems.append("other layers")
+    if not np.allclose(state.cell, start.cell, rtol=1e-9, atol=1e-9):
+        problems.append(f"another cell ({np.round(np.diag(state.cell), 4).tolist()} A, the deck "
+                        f"{np.round(np.diag(start.cell), 4).tolist()} A)")
+    if state.n_replicas != deck.replicas:
+        problems.append(f"{state.n_replicas} replicas, the deck asks for {deck.replicas}")
+    written_by = meta.get("integrator")
+    if written_by is not None and written_by != integrator.name:
+        problems.append(f"integrator {written_by}, the deck's is {integrator.name}")
+    elif state.nose_hoover.shape[2] != getattr(integrator, "chain_length", 0) and \
+            integrator.name == "nose-hoover":
+        problems.append(f"a Nose-Hoover chain of {state.nose_hoover.shape[2]}, the deck's has "
+                        f"{integrator.chain_length}")
+    if problems:
+        raise SimulationError(
+            f"checkpoint {path} is not a state of the run {deck.path} describes: it has "
+            f"{'; '.join(problems)}. Restart with the deck that wrote it, or start a new run "
+            f"(a checkpoint's structure can start one: write it out with slidesim.io.structures "
+            f"and use 'system file').")
+
+
 class Simulation:
     """A deck made runnable. ``Simulation(deck).run()``; ``restart=PATH`` continues a checkpoint."""
 
@@ -134,6 +167,7 @@ class Simulation:
             if self.state.stage > len(deck.stages):
                 raise SimulationError(f"checkpoint {restart} is at stage {self.state.stage}, "
                                       f"but {deck.path} has only {len(deck.stages)} stages")
+            check_restart(deck, self.state, meta, integrator, restart)
         else:
             self.state = fresh_state(deck, build_state(deck), integrator)
         state = self.state

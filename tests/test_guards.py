@@ -82,3 +82,31 @@ def test_limits_come_from_the_deck_and_bad_ones_are_refused(tmp_path):
     parsed, _ = deck(tmp_path, extra="limit displacement 0.001 A")
     with pytest.raises(SimulationError, match="raise 'limit displacement'"):
         Simulation(parsed, progress=False).run()
+
+
+@pytest.mark.parametrize("change, message", [
+    ("system bilayer material BN cells 3 3", "18 atoms|36 atoms"),
+    ("replicas 2", "1 replicas, the deck asks for 2"),
+    ("integrator langevin damp 50 fs", "integrator nose-hoover, the deck's is langevin"),
+    ("stacking BA lattice 2.6 A", "another cell"),
+])
+def test_a_restart_must_continue_the_same_system(tmp_path, change, message):
+    parsed, path = deck(tmp_path)
+    first = Simulation(parsed, progress=False)
+    first.run(max_steps=10)
+    text = path.read_text()
+    if change.startswith("system"):
+        text = text.replace("cells 3 3 stacking BA", "cells 3 2 stacking BA")
+    elif change.startswith("stacking"):
+        text = text.replace("stacking BA", change)
+    elif change.startswith("integrator"):
+        text = text.replace("integrator nose-hoover tdamp 100 fs", change)
+    else:
+        text += change + "\n"
+    other = tmp_path / "other.in"
+    other.write_text(text)
+    with pytest.raises(SimulationError, match=message):
+        Simulation(parse_deck(text, str(other)), restart=first.checkpoint_path, progress=False)
+    result = CliRunner().invoke(main, ["run", str(other), "--restart", first.checkpoint_path])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "is not a state of the run" in result.output
