@@ -33,16 +33,32 @@ def separate(positions, cell, species, layer, lists, taper=True):
             coulomb.compute(positions, cell, species, layer, lists))
 
 
-def assert_equals_separate(fused, ilp, coulomb, n_atoms, label=""):
+def virial_round_off(positions, cell, species, layer, taper=True):
+    """The round-off of the separate terms' virial, measured: the largest change of their
+    summed virial when the atoms are numbered in reverse (the pair sums then run in another
+    order). The Coulomb virial is a sum of large cancelling pair terms: its round-off grows
+    with N and with the number of threads the separate kernel ran on (7e-11 eV between 1 and 2
+    threads on the 900-atom reference frame)."""
+    order = np.arange(len(positions))[::-1]
+    term = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES, taper=taper)
+    a = separate(positions, cell, species, layer,
+                 neighbor_lists(term, positions, cell, layer), taper)
+    p, s, l = positions[order], species[order], layer[order]
+    b = separate(p, cell, s, l, neighbor_lists(term, p, cell, l), taper)
+    return np.abs(a[0].virial + a[1].virial - b[0].virial - b[1].virial).max()
+
+
+def assert_equals_separate(fused, ilp, coulomb, n_atoms, label="", virial_noise=0.0):
     """Equal to round-off: the bounds of the thread-count tests of test_ilp/test_coulomb. The
     Coulomb energy and virial are sums of large cancelling pair terms, so their round-off
-    scales with N: the separate Coulomb kernel's virial moves by 2e-11 eV on the 256-atom
-    reference frames between 1, 2 and 8 chunks."""
+    scales with N; the virial is held to 1e-13 N eV or to 4x the separate terms' own measured
+    round-off (``virial_noise``, :func:`virial_round_off`), whichever is larger."""
     assert abs(fused.parts["ilp"] - ilp.energy) < 1e-12 * abs(ilp.energy), label
     assert abs(fused.parts["coul_shield"] - coulomb.energy) < 1e-12 * n_atoms, label
     assert fused.energy == fused.parts["ilp"] + fused.parts["coul_shield"], label
     assert np.abs(fused.forces - ilp.forces - coulomb.forces).max() < 1e-12, label
-    assert np.abs(fused.virial - ilp.virial - coulomb.virial).max() < 1e-13 * max(100, n_atoms)
+    bound = max(1e-13 * max(100, n_atoms), 4.0 * virial_noise)
+    assert np.abs(fused.virial - ilp.virial - coulomb.virial).max() < bound, label
     assert np.abs(ilp.forces).max() > 1e-3 and np.abs(coulomb.forces).max() > 1e-3, label
 
 
@@ -53,15 +69,16 @@ def test_reference_frames_equal_the_separate_terms(reference_file):
         name = atoms.info["name"]
         lists = neighbor_lists(term, positions, cell, layer)
         ilp, coulomb = separate(positions, cell, species, layer, lists)
+        noise = virial_round_off(positions, cell, species, layer)
         # a brute-force full list, halved by the term
         assert_equals_separate(term.compute(positions, cell, species, layer, lists), ilp,
-                               coulomb, len(atoms), name)
+                               coulomb, len(atoms), name, noise)
         # slidesim's own lists, read as a half list
         fast = neighbor_lists_for(term.requests, skin=1.0)
         for nl in set(fast.values()):
             nl.build(positions, cell, layer)
         fused = term.compute(positions, cell, species, layer, fast)
-        assert_equals_separate(fused, ilp, coulomb, len(atoms), name)
+        assert_equals_separate(fused, ilp, coulomb, len(atoms), name, noise)
         assert abs(fused.parts["ilp"] - atoms.info["e_ilp"]) / len(atoms) < 1e-6, name
         assert abs(fused.parts["coul_shield"] - atoms.info["e_coul_shield"]) / len(atoms) < 1e-6
 
