@@ -120,13 +120,21 @@ def test_dry_run_lists_tasks_by_parameter_directory(tmp_path):
 
 # ---- running on a local cluster of 2 workers -----------------------------------------------
 def _run_one_by_one(template, values, directory):
-    import numba
-
-    from slidesim.simulation import Simulation
-
-    numba.set_num_threads(1)
+    """The deck run on its own, as a user would: in a fresh process on one thread (this test
+    process has run hundreds of other tests, whose leftovers, e.g. libraries that change the
+    floating-point environment, must not enter the reference)."""
     text = template.render(values, str(directory))
-    return Simulation(parse_deck(text, str(directory) + ".in"), progress=False).run()
+    deck_path = str(directory) + ".in"
+    os.makedirs(os.path.dirname(deck_path), exist_ok=True)
+    with open(deck_path, "w") as handle:
+        handle.write(text)
+    code = ("import json, sys, numba; numba.set_num_threads(1); "
+            "from slidesim.deck import read_deck; from slidesim.simulation import Simulation; "
+            "s = Simulation(read_deck(sys.argv[1]), progress=False).run(); "
+            "print(json.dumps({k: s[k] for k in ('step', 'output')}))")
+    done = subprocess.run([sys.executable, "-c", code, deck_path], capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_sweep_matches_the_same_decks_run_one_by_one(tmp_path, client):
