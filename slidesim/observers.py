@@ -166,7 +166,17 @@ class ProgressBar(Observer):
     def __init__(self, total):
         from tqdm import tqdm
 
-        self.bar = tqdm(total=total, unit="step", dynamic_ncols=True, file=sys.stderr)
+        # some pseudo-terminals (script, CI runners) report 0 rows or 0 columns; tqdm then
+        # hides the bar (0 rows: "more hidden") or draws it empty, so give it a size there
+        try:
+            size = os.get_terminal_size(sys.stderr.fileno())
+            columns, rows = size.columns, size.lines
+        except (OSError, ValueError):
+            columns, rows = 0, 0
+        dynamic = columns > 0 and rows > 0  # tqdm's dynamic sizing reads the rows too
+        self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=dynamic,
+                        ncols=None if dynamic else (columns or 100),
+                        nrows=None if dynamic else 24)
 
     def due(self, state, stage_ended):
         return True

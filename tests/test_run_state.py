@@ -160,12 +160,12 @@ stage hold temperature 100 K steps 30
 """
 
 
-def run_on_terminal(arguments, cwd, timeout=300):
+def run_on_terminal(arguments, cwd, timeout=300, rows=24, columns=100):
     """Run ``slidesim ARGUMENTS`` with stdin, stdout and stderr on a pseudo-terminal (so the
     progress bar is on, as for a user); returns (exit code, everything it printed)."""
     leader, follower = pty.openpty()
     # a terminal 100 columns wide (a fresh pseudo-terminal has 0, where tqdm draws nothing)
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     process = subprocess.Popen([sys.executable, "-m", "slidesim.cli", *arguments], cwd=cwd,
                                stdin=follower, stdout=follower, stderr=follower, close_fds=True)
     os.close(follower)
@@ -202,3 +202,14 @@ def test_a_run_and_its_restart_finish_on_a_terminal(tmp_path, thermo):
     assert "finished at step 100" in output
     assert "59/59" in output and "hold T=" in output  # the bar, with its status line
     assert run_progress(tmp_path / "out" / "checkpoint.npz").finished(2)
+
+
+@pytest.mark.parametrize("rows, columns", [(0, 100), (0, 0)])
+def test_the_bar_shows_on_terminals_that_report_no_size(tmp_path, rows, columns):
+    """`script` and some CI runners give a pseudo-terminal of 0 rows (or 0 columns), where
+    tqdm's own sizing hides the bar."""
+    (tmp_path / "deck.in").write_text(TERMINAL_DECK.format(thermo=10))
+    code, output = run_on_terminal(["run", "deck.in", "--steps", "41"], tmp_path, rows=rows,
+                                   columns=columns)
+    assert code == 0, output
+    assert "41/41" in output
