@@ -25,6 +25,7 @@ import zipfile
 
 import numpy as np
 
+from slidesim.io import give_default_mode
 from slidesim.state import State, SwitchingRecord
 
 #: format marker stored in every checkpoint
@@ -84,6 +85,7 @@ def write_checkpoint(path, state, meta=None):
                 json.dumps(value, default=_json_default))
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".checkpoint.", suffix=".tmp")
     try:
+        give_default_mode(handle)
         with os.fdopen(handle, "wb") as stream:
             np.savez(stream, allow_pickle=False, **contents)
             stream.flush()

@@ -13,6 +13,8 @@ import tempfile
 
 import numpy as np
 
+from slidesim.io import give_default_mode
+
 #: the columns every thermo file has, in order
 STANDARD_COLUMNS = ("step", "time_ps", "temperature_K", "temperature_target_K", "potential_eV",
                     "kinetic_eV", "total_eV", "conserved_eV", "sliding_x_A", "sliding_y_A")
@@ -101,6 +103,7 @@ def truncate_thermo_to_step(path, step, columns=None):
         kept.append(line)
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
                                          prefix=".thermo.", suffix=".csv")
+    give_default_mode(handle)
     with os.fdopen(handle, "w", newline="") as stream:
         stream.write("\n".join(kept) + "\n")
         stream.flush()

@@ -26,6 +26,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from slidesim import __version__
+from slidesim.io import give_default_mode
 from slidesim.units import EV_IN_KCAL_PER_MOL
 
 NETCDF_FORMAT = "NETCDF3_64BIT_OFFSET"
@@ -245,6 +246,7 @@ def truncate_trajectory_to_step(path, step):
             return n_keep
         handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
                                              prefix=".truncate.", suffix=".nc")
+        give_default_mode(handle)
         os.close(handle)
         try:
             with netCDF4.Dataset(temporary, "w", format=source.data_model) as target:
