@@ -52,6 +52,8 @@ class Stage:
     field: tuple = (0.0, 0.0, 0.0)
     field_rate: tuple = (0.0, 0.0, 0.0)
     stop: str = None
+    #: with ``stop switched to NAME``: only a switch that ends in this stacking (BA/AB, XM/MX)
+    stop_to: str = None
 
     @property
     def has_field(self):
@@ -95,7 +97,10 @@ class Deck:
 SCHEMA = {
     "system": {"_": ("bilayer", "file"), "material": "str", "cells": "int2", "stacking": "str",
                "lattice": "length", "distance": "length", "sliding": "length2",
-               "vacuum": "length", "path": "str"},
+               "vacuum": "length", "path": "str",
+               # files: LAMMPS data types, layers, kept velocities (slidesim.io.lammps_data)
+               "format": "str", "types": "typemap", "layers": "str", "velocities": "str",
+               "atom_style": "str"},
     "model": {"_": None, "spring": "stiffness", "tersoff": "str", "path": "str", "device": "str",
               "dtype": "str",
               "ilp": "str"},
@@ -115,7 +120,7 @@ SCHEMA = {
     "stage": {"_": None, "temperature": "temperature_ramp", "duration": "time", "steps": "int",
               "field": "field3", "field_rate": "field_rate3", "field_perp": "field",
               "field_perp_rate": "field_rate", "field_par": "field", "field_par_rate": "field_rate",
-              "field_angle": "angle", "stop": "str"},
+              "field_angle": "angle", "stop": "stop"},
     "born_charges": {"_": ("registry", "model")},
     "loop": {},
     "end": {},
@@ -221,6 +226,13 @@ def _parse_options(line, keyword, tokens):
                              f"write e.g. '{name} {_example(kind)}'")
         if kind == "str":
             out[name] = tokens[pos]; pos += 1
+        elif kind == "stop":  # stop switched [to AB]
+            out[name] = tokens[pos]; pos += 1
+            if pos < len(tokens) and tokens[pos] == "to":
+                if pos + 1 >= len(tokens):
+                    raise line.error(f"'{name} {out[name]} to' needs a stacking",
+                                     f"write e.g. '{name} {out[name]} to AB'")
+                out["stop_to"] = tokens[pos + 1]; pos += 2
         elif kind == "int":
             out[name] = _number(line, tokens[pos], name, integer=True); pos += 1
         elif kind == "int2":
@@ -240,6 +252,8 @@ def _parse_options(line, keyword, tokens):
             y = _number(line, tokens[pos + 1], name)
             z, pos = _quantity(line, tokens, pos + 2, kind[:-1], name)
             out[name] = (x, y, z)
+        elif kind == "typemap":
+            out[name], pos = _type_map(line, tokens, pos, name)
         elif kind == "length2":
             x = _number(line, tokens[pos], name)
             y, pos = _quantity(line, tokens, pos + 1, "length", name)
@@ -253,6 +267,32 @@ def _parse_options(line, keyword, tokens):
         else:
             out[name], pos = _quantity(line, tokens, pos, kind, name)
     return out
+
+
+def _type_map(line, tokens, pos, what):
+    """Parse LAMMPS atom type -> element pairs ``1=B 2=N`` (or ``1=B,2=N``) at tokens[pos];
+    returns ({type: symbol}, next pos)."""
+    from ase.data import atomic_numbers
+
+    usage = f"write e.g. '{what} 1=B 2=N' (LAMMPS atom type = element)"
+    mapping = {}
+    while pos < len(tokens) and re.fullmatch(r"\d+=\S+(,\d+=\S+)*", tokens[pos]):
+        for pair in tokens[pos].split(","):
+            number, symbol = pair.split("=")
+            if symbol not in atomic_numbers:
+                raise line.error(f"'{symbol}' in '{pair}' is not an element", usage)
+            mapping[int(number)] = symbol
+        pos += 1
+    if not mapping:
+        raise line.error(f"option '{what}' needs type=element pairs", usage)
+    return mapping, pos
+
+
+def _file_path_first(tokens):
+    """``system file FILE ...`` is short for ``system file path FILE ...``."""
+    if len(tokens) > 2 and tokens[:2] == ["system", "file"] and tokens[2] not in SCHEMA["system"]:
+        return tokens[:2] + ["path"] + tokens[2:]
+    return tokens
 
 
 def _expand_loops(lines):
@@ -334,7 +374,7 @@ def parse_deck(text, path="<deck>", variables=None):
     stage_lines = []
     seen = {}
     for line in _expand_loops(raw):
-        tokens = line.text.split()
+        tokens = _file_path_first(line.text.split())
         keyword = tokens[0]
         if keyword not in SCHEMA or keyword in ("loop", "end"):
             raise line.error(f"unknown keyword '{keyword}'",
@@ -358,6 +398,7 @@ def _apply(deck, keyword, options, line, stage_lines):
         deck.system = dict(options, kind=options.pop("_"), line=line.number)
         if deck.system["kind"] == "file" and "path" not in deck.system:
             raise line.error("'system file' needs a path", "write 'system file path structure.extxyz'")
+        _check_file_options(deck.system, line)
     elif keyword == "model":
         deck.model = dict(options, name=options.pop("_"), line=line.number)
     elif keyword == "timestep":
@@ -408,6 +449,25 @@ def _apply(deck, keyword, options, line, stage_lines):
         stage_lines.append((line, options))
 
 
+#: values of the ``system file`` options that take a word
+FILE_OPTION_VALUES = {"format": ("extxyz", "lammps-data"), "layers": ("molecule", "z"),
+                      "velocities": ("from-file", "new"),
+                      "atom_style": ("atomic", "charge", "full")}
+
+
+def _check_file_options(system, line):
+    if system["kind"] != "file":
+        built = [k for k in ("format", "types", "layers", "velocities", "atom_style")
+                 if k in system]
+        if built:
+            raise line.error(f"'{built[0]}' applies to 'system file' only",
+                             f"remove '{built[0]}' or read the system from a file")
+        return
+    for name, allowed in FILE_OPTION_VALUES.items():
+        if name in system and system[name] not in allowed:
+            raise line.error(f"unknown {name} '{system[name]}'", _suggest(system[name], allowed))
+
+
 def _finish(deck, stage_lines, path):
     if not deck.system:
         raise DeckError(path, 1, None, "the deck declares no system",
@@ -443,14 +503,24 @@ def _finish(deck, stage_lines, path):
         stop = options.get("stop")
         if stop is not None and stop not in STOP_CONDITIONS:
             raise line.error(f"unknown stop condition '{stop}'", _suggest(stop, STOP_CONDITIONS))
+        stop_to = options.get("stop_to")
+        if stop_to is not None and stop_to not in STOP_TARGETS:
+            raise line.error(f"'stop switched to {stop_to}': no such stacking",
+                             f"choose from: {', '.join(STOP_TARGETS)} (the end of the switch)")
         deck.stages.append(Stage(options["_"], t_start, t_stop, n_steps, line.number, field, rate,
-                                 stop))
+                                 stop, stop_to))
+    if deck.system.get("velocities") == "from-file" and deck.velocities is not None:
+        raise DeckError(path, deck.system["line"], None,
+                        "'velocities from-file' and a 'velocities' temperature contradict",
+                        "keep one: the file's velocities or new ones at a temperature")
     if deck.born_charges is None and any(stage.has_field for stage in deck.stages):
         deck.born_charges = "registry"
 
 
 #: conditions that end a stage early
 STOP_CONDITIONS = ("switched",)
+#: stackings a switch can end in (h-BN's BA/AB; the TMDs' XM/MX, the same two registries)
+STOP_TARGETS = ("AB", "BA", "MX", "XM")
 
 
 def _stage_field(line, options):

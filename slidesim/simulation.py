@@ -58,7 +58,10 @@ def build_state(deck):
     """The starting structure of a deck (one replica, zero velocities)."""
     system = deck.system
     if system["kind"] == "file":
-        return read_structure(beside_deck(deck, system["path"]))
+        return read_structure(beside_deck(deck, system["path"]), format=system.get("format"),
+                              types=system.get("types"), layers=system.get("layers"),
+                              velocities=system.get("velocities") == "from-file",
+                              atom_style=system.get("atom_style"))
     entry = model_entry(deck.model["name"])
     lattice = system.get("lattice", entry.lattice)
     distance = system.get("distance", entry.distance)
@@ -85,9 +88,11 @@ def fresh_state(deck, start, integrator):
     state.nose_hoover = np.zeros((n_rep, 3, integrator.chain_length))
     t_init = deck.velocities if deck.velocities is not None else deck.stages[0].t_start
     state.rng_states = []
+    from_file = deck.system.get("velocities") == "from-file"  # every replica starts with them
     for r in range(n_rep):
         generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence([deck.seed, r])))
-        state.velocities[r] = integ.initial_velocities(state.masses, t_init, generator)
+        if not from_file:
+            state.velocities[r] = integ.initial_velocities(state.masses, t_init, generator)
         state.rng_states.append(generator.bit_generator.state)
     return state
 

@@ -107,11 +107,36 @@ def state_to_atoms(state, replica=0, forces=None, energy=None):
     return atoms
 
 
-def read_structure(path, index=-1, format=None):
-    """Read frame ``index`` of a structure file (extxyz by extension, or ``format``) as a State."""
+def read_structure(path, index=-1, format=None, types=None, layers=None, velocities=None,
+                   atom_style=None):
+    """Read frame ``index`` of a structure file (extxyz by extension, or ``format``) as a State.
+
+    LAMMPS data files (``format="lammps-data"``, or recognised by name or header) are read by
+    :func:`slidesim.io.lammps_data.read_lammps_data` with ``types``, ``layers``,
+    ``velocities`` (keep the file's, else zero) and ``atom_style``; other files keep the
+    velocities they have (ValueError if ``velocities`` is true and they have none).
+    """
+    from ase.io.formats import UnknownFileTypeError
+
+    from slidesim.io.lammps_data import looks_like_lammps_data, read_lammps_data
+
     path = os.fspath(path)
-    atoms = ase.io.read(path, index=index, format=format)
-    return atoms_to_state(atoms, source=path)
+    if format == "lammps-data" or (format is None and looks_like_lammps_data(path)):
+        return read_lammps_data(path, types, layers, bool(velocities), atom_style)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        atoms = ase.io.read(path, index=index, format=format)
+    except UnknownFileTypeError as err:
+        raise ValueError(f"{path}: unknown structure format ({err}); give an extended XYZ "
+                         "file, or a LAMMPS data file with 'format lammps-data'") from None
+    if layers == "z" and "layer" in atoms.arrays:
+        del atoms.arrays["layer"]
+    state = atoms_to_state(atoms, source=path)
+    if velocities and not np.any(state.velocities):
+        raise ValueError(f"{path}: 'velocities from-file' but the file has no velocities; "
+                         "remove it to draw velocities at the stage temperature")
+    return state
 
 
 def write_structure(path, state, replica=0, forces=None, energy=None):
