@@ -18,12 +18,13 @@ UNITS = {
     "V/A": ("field", 1.0), "V/nm": ("field", 0.1),
     "V/A/ps": ("field_rate", 1.0), "V/nm/ps": ("field_rate", 0.1),
     "deg": ("angle", 1.0), "rad": ("angle", 180.0 / 3.141592653589793),
+    "bar": ("pressure", 1.0), "kbar": ("pressure", 1e3), "GPa": ("pressure", 1e4),
 }
 #: the unit each kind is stored in, and whether a bare number is accepted (in that unit)
 BASE_UNITS = {"time": ("ps", False), "length": ("A", True), "temperature": ("K", True),
               "stiffness": ("eV/A^2", True), "field": ("V/A", True),
               "field_rate": ("V/A/ps", True), "angle": ("deg", True), "force": ("eV/A", True),
-              "energy": ("eV", True)}
+              "energy": ("eV", True), "pressure": ("bar", False)}
 
 
 class DeckError(ValueError):
@@ -54,6 +55,10 @@ class Stage:
     stop: str = None
     #: with ``stop switched to NAME``: only a switch that ends in this stacking (BA/AB, XM/MX)
     stop_to: str = None
+    #: a minimisation stage (``stage NAME minimize fire ...``, slidesim.minimize): style,
+    #: ftol [eV/A], max_steps, and with the cell free cell (iso/aniso), pressure and stol [bar];
+    #: None for MD stages. A minimisation takes no MD steps (n_steps 0).
+    minimize: dict = None
 
     @property
     def has_field(self):
@@ -120,7 +125,9 @@ SCHEMA = {
     "stage": {"_": None, "temperature": "temperature_ramp", "duration": "time", "steps": "int",
               "field": "field3", "field_rate": "field_rate3", "field_perp": "field",
               "field_perp_rate": "field_rate", "field_par": "field", "field_par_rate": "field_rate",
-              "field_angle": "angle", "stop": "stop"},
+              "field_angle": "angle", "stop": "stop",
+              "minimize": "str", "ftol": "force", "cell": "str", "pressure": "pressure",
+              "stol": "pressure"},
     "born_charges": {"_": ("registry", "model")},
     "loop": {},
     "end": {},
@@ -181,7 +188,7 @@ def _looks_like_unit(token):
 def _example(kind):
     return {"time": "1 fs", "length": "3.3 A", "temperature": "300 K",
             "stiffness": "5 eV/A^2", "field": "0.1 V/A", "field_rate": "-0.02 V/A/ps",
-            "angle": "60 deg", "field3": "0 0 -0.5 V/A",
+            "angle": "60 deg", "field3": "0 0 -0.5 V/A", "pressure": "0 GPa",
             "field_rate3": "0 0 -0.02 V/A/ps"}.get(kind, "1")
 
 
@@ -480,6 +487,9 @@ def _finish(deck, stage_lines, path):
     if not deck.model:
         deck.model = {"name": "bn-ilp", "line": 0}
     for line, options in stage_lines:
+        if "minimize" in options or any(k in options for k in MINIMIZE_OPTIONS):
+            deck.stages.append(_minimize_stage(line, options))
+            continue
         if "duration" in options and "steps" in options:
             raise line.error("give either 'duration' or 'steps', not both")
         if "duration" in options:
@@ -519,6 +529,48 @@ def _finish(deck, stage_lines, path):
 
 #: conditions that end a stage early
 STOP_CONDITIONS = ("switched",)
+#: minimisation styles, and the options only a minimisation stage takes
+MINIMIZE_STYLES = ("fire",)
+MINIMIZE_OPTIONS = ("ftol", "cell", "pressure", "stol")
+
+
+def _minimize_stage(line, options):
+    """A ``stage NAME minimize fire [ftol F eV/A] [steps N] [cell iso|aniso [pressure P GPa]
+    [stol S GPa]] [field ...]`` line as a Stage with no MD steps (slidesim.minimize)."""
+    from slidesim.minimize import CELL_MODES
+
+    style = options.get("minimize")
+    if style is None:
+        raise line.error(f"'{next(k for k in MINIMIZE_OPTIONS if k in options)}' belongs to a "
+                         "minimisation stage", "add 'minimize fire' after the stage's name")
+    if style not in MINIMIZE_STYLES:
+        raise line.error(f"unknown minimisation style '{style}'", _suggest(style, MINIMIZE_STYLES))
+    for key in ("duration", "temperature", "field_rate", "field_perp_rate", "field_par_rate",
+                "stop", "stop_to"):
+        if key in options:
+            raise line.error(f"a minimisation stage takes no '{key}'",
+                             "remove it (give the number of steps with 'steps N')")
+    steps = options.get("steps", 2000)
+    if steps < 1:
+        raise line.error("a minimisation needs at least one step", "write e.g. 'steps 2000'")
+    ftol = options.get("ftol", 1e-4)
+    if not ftol > 0:
+        raise line.error("ftol must be positive", "write e.g. 'ftol 1e-4 eV/A'")
+    settings = {"style": style, "ftol": ftol, "max_steps": steps, "cell": options.get("cell")}
+    if settings["cell"] is None:
+        if "pressure" in options or "stol" in options:
+            raise line.error("'pressure' and 'stol' need the cell to relax",
+                             "add 'cell iso' (a and b scaled together) or 'cell aniso'")
+    else:
+        if settings["cell"] not in CELL_MODES:
+            raise line.error(f"unknown cell relaxation '{settings['cell']}'",
+                             _suggest(settings["cell"], CELL_MODES))
+        settings["pressure"] = options.get("pressure", 0.0)
+        settings["stol"] = options.get("stol", 1.0)
+        if not settings["stol"] > 0:
+            raise line.error("stol must be positive", "write e.g. 'stol 1e-4 GPa'")
+    field, rate = _stage_field(line, options)
+    return Stage(options["_"], 0.0, 0.0, 0, line.number, field, rate, minimize=settings)
 #: stackings a switch can end in (h-BN's BA/AB; the TMDs' XM/MX, the same two registries)
 STOP_TARGETS = ("AB", "BA", "MX", "XM")
 

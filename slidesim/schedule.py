@@ -39,6 +39,8 @@ class Schedule:
 
     def temperature(self, stage, j):
         """Target temperature [K] after j steps of ``stage`` (the Stage object)."""
+        if stage.n_steps == 0:  # a minimisation stage: no MD steps, no ramp
+            return stage.t_start
         return stage.t_start + (stage.t_stop - stage.t_start) * j / stage.n_steps
 
     def field(self, stage, j):
