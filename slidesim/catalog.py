@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 #: parameter files of the classical models
 PARAMS_DIR = os.path.join(os.path.dirname(__file__), "models", "params")
+#: registry-dipole parameter files fitted by validation/fit_registry_dipole*.py
+FIELD_PARAMS_DIR = os.path.join(os.path.dirname(__file__), "fields", "params")
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,10 @@ CATALOG = {entry.name: entry for entry in (
     ModelEntry("mos2-ilp", "slidesim.models.builders:mos2_ilp",
                "3R MoS2: sw/mod + ilp/tmd (MoS2.ILP), LAMMPS's TMD bilayer example",
                # the flat bilayer's optimum (rigid scan): a, and the Mo-Mo distance at XM/MX;
-               # no registry dipole is fitted for MoS2 yet
-               lattice=3.1152, distance=6.292, dipole=None, species=("Mo", "S")),
+               # the registry dipole fitted at this geometry (docs/tmd.md)
+               lattice=3.1152, distance=6.292,
+               dipole=os.path.join(FIELD_PARAMS_DIR, "mos2_registry_dipole.json"),
+               species=("Mo", "S")),
     ModelEntry("tether", "slidesim.models.builders:tether",
                "harmonic spring of every atom to its start (tests of integrators)"),
     ModelEntry("torchscript", "slidesim.ml.torch_model:torchscript_model",

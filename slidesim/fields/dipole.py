@@ -90,7 +90,12 @@ class RegistryDipole:
     species_names: element symbol of each species index (h-BN: "B" and "N"; the parameters say
     which species they cover); parameters: None (shipped h-BN fit), a dict or a JSON path with
     the keys of ``slidesim/fields/params/bn_registry_dipole.json``; a dict may override single
-    keys of the shipped fit, e.g. ``{"reference_distance_A": 3.2}``.
+    keys of the shipped fit, e.g. ``{"reference_distance_A": 3.2}``. A catalog model names its
+    own file (``model_entry(name).dipole``; MoS2: ``mos2_registry_dipole.json``).
+
+    ``monolayer_born_charges_e`` maps "cation-anion" to the cation's Born charge (in-plane x, y
+    and out-of-plane z [e]); ``bonds_per_atom`` is the cation's bond count (h-BN 3, MoS2 6), so
+    each bond carries Z / bonds_per_atom and the anion gets what its bonds give (S: -Z(Mo)/2).
 
     ``requests``: "inter" (interlayer pairs, the registry part) and "intra" (intralayer bonds).
     """
