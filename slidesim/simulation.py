@@ -39,6 +39,7 @@ from slidesim.models.model import Model
 from slidesim.analysis.sliding import SlidingVector
 from slidesim.observers import (Checkpointer, ProgressBar, SwitchingLog, ThermoLog, TrajectoryLog,
                                 replica_suffix)
+from slidesim.relax_stage import run_minimize_stage
 from slidesim.schedule import Schedule
 from slidesim.state import State
 from slidesim.step import Engine, advance
@@ -86,7 +87,8 @@ def fresh_state(deck, start, integrator):
     n_rep = deck.replicas
     state = start.replicate(n_rep)
     state.nose_hoover = np.zeros((n_rep, 3, integrator.chain_length))
-    t_init = deck.velocities if deck.velocities is not None else deck.stages[0].t_start
+    t_init = deck.velocities if deck.velocities is not None else next(
+        (s.t_start for s in deck.stages if s.minimize is None), 0.0)  # not a minimisation's
     state.rng_states = []
     from_file = deck.system.get("velocities") == "from-file"  # every replica starts with them
     for r in range(n_rep):
@@ -132,7 +134,8 @@ def check_restart(deck, state, meta, integrator, path):
         problems.append("other species (or in another order)")
     elif not np.array_equal(state.layer, start.layer):
         problems.append("other layers")
-    if not np.allclose(state.cell, start.cell, rtol=1e-9, atol=1e-9):
+    cell_moves = any(s.minimize and s.minimize.get("cell") for s in deck.stages)
+    if not cell_moves and not np.allclose(state.cell, start.cell, rtol=1e-9, atol=1e-9):
         problems.append(f"another cell ({np.round(np.diag(state.cell), 4).tolist()} A, the deck "
                         f"{np.round(np.diag(start.cell), 4).tolist()} A)")
     if state.n_replicas != deck.replicas:
@@ -284,10 +287,14 @@ class Simulation:
         started = wallclock.perf_counter()
         done, reason = 0, "paused"
         with StopSignals() as signals:
-            while not schedule.finished(state) and done < todo:
+            while not schedule.finished(state) and (done < todo
+                                                    or schedule.remaining_steps(state) == 0):
                 if signals.requested:
                     reason = f"stopped by {signals.requested}"
                     break
+                if schedule.stages[state.stage].minimize is not None:  # slidesim.relax_stage
+                    results = run_minimize_stage(self, observers)
+                    continue
                 targets = schedule.next(state)
                 old_positions = state.positions.copy()
                 try:
