@@ -15,6 +15,7 @@ class LazyGroup(click.Group):
     lazy = {
         "analyze": "slidesim.commands.analyze:analyze",
         "coercive": "slidesim.commands.coercive:coercive",
+        "export": "slidesim.commands.export:export",
         "fit": "slidesim.commands.validate:fit",
         "landscape": "slidesim.commands.landscape:landscape_command",
         "model": "slidesim.commands.model:model",
