@@ -69,7 +69,8 @@ def _plain(value):
 
 def analyze_trajectory(path, order_parameters=("a*-b*",), lattice=None, supercell=None,
                        discard=0.0, capture_radius=None, threshold=ORDER_THRESHOLD,
-                       block_frames=256, sliding_source="coordinates"):
+                       block_frames=256, sliding_source="coordinates", topology=None,
+                       types=None, dt=None):
     """Analyse one AMBER netCDF trajectory of a bilayer.
 
     Args:
@@ -83,6 +84,9 @@ def analyze_trajectory(path, order_parameters=("a*-b*",), lattice=None, supercel
         threshold: T_C order threshold (default 0.5).
         block_frames: frames per streamed block.
         sliding_source: 'coordinates' or 'stored'.
+        topology, types, dt: for trajectories of other programs (a topology file, a type map
+            ``"1=B,2=N"``, the time [ps] between frames or per dumped step), see
+            :mod:`slidesim.analysis.foreign`.
     Returns a :class:`TrajectoryAnalysis`.
     """
     reciprocals = []
@@ -91,7 +95,8 @@ def analyze_trajectory(path, order_parameters=("a*-b*",), lattice=None, supercel
         if g not in reciprocals:
             reciprocals.append(g)
     series = read_frame_series(path, lattice=lattice, supercell=supercell,
-                               block_frames=block_frames, sliding_source=sliding_source)
+                               block_frames=block_frames, sliding_source=sliding_source,
+                               topology=topology, types=types, dt=dt)
     fractional = series.fractional
     psi = {g.name: g.psi(fractional) for g in reciprocals}
     psi.setdefault(PAPER_G.name, PAPER_G.psi(fractional))

@@ -130,7 +130,8 @@ def _species(dataset, path):
             return variables[name][0].astype(np.int64)  # ASE writes types per frame
     raise TrajectoryError(
         f"{path} has no per-atom types (atom_types, species or type): the registry of the two "
-        "layers, and so t relative to AA, cannot be found; write the atom types into the file")
+        "layers, and so t relative to AA, cannot be found; give --topology (e.g. the LAMMPS "
+        "data file or a structure of the system) or --types")
 
 
 def _masses(dataset, n_atoms):
@@ -203,7 +204,7 @@ def _lattice(dataset, cell, positions, species, layer, lattice, supercell):
 
 
 def read_frame_series(path, lattice=None, supercell=None, block_frames=256,
-                      sliding_source="coordinates"):
+                      sliding_source="coordinates", topology=None, types=None, dt=None):
     """Read the per-frame data of one trajectory, streaming coordinates in blocks.
 
     Args:
@@ -213,9 +214,18 @@ def read_frame_series(path, lattice=None, supercell=None, block_frames=256,
         block_frames: frames read at a time (memory: block_frames x atoms x 3 x 8 bytes).
         sliding_source: 'coordinates' (mass centres of the unwrapped layers) or 'stored' (the
             ``sliding_vector`` slidesim records per frame; no coordinates are read).
+        topology, types, dt: for files that lack atom types or times (a topology file, a
+            type map ``"1=B,2=N"``, the time [ps] between frames or per step); files that are
+            not netCDF, or netCDF without atom types when these are given, are read by
+            :mod:`slidesim.analysis.foreign` (LAMMPS dumps, extended XYZ, MDAnalysis).
     Returns a :class:`FrameSeries`.
     """
     path = os.fspath(path)
+    from slidesim.analysis import foreign
+
+    if foreign.wants(path, topology, types):
+        return foreign.read_frame_series(path, lattice, supercell, block_frames, sliding_source,
+                                         topology, types, dt)
     if sliding_source not in ("coordinates", "stored"):
         raise ValueError("sliding_source must be 'coordinates' or 'stored'")
     with open_dataset(path) as dataset:
@@ -243,7 +253,10 @@ def read_frame_series(path, lattice=None, supercell=None, block_frames=256,
             program=str(getattr(dataset, "program", "")), layer_source=layer_source,
             sliding_source=sliding_source)
         if series.time is None:
-            series.time = np.arange(n_frames, dtype=np.float64)
+            if dt is None:
+                raise TrajectoryError(f"{path} has no 'time' variable; give --dt, the time "
+                                      "between frames [ps], rather than take frames as times")
+            series.time = np.arange(n_frames, dtype=np.float64) * dt
         if "stage" in variables:
             series.stage = variables["stage"][:n_frames].astype(np.int64)
         series.temperature_target = _frame_variable(dataset, "temperature_target", n_frames)

@@ -46,10 +46,19 @@ from slidesim.analysis.reader import TrajectoryError
                    "sliding_vector (no coordinates read).")
 @click.option("--block-frames", type=click.IntRange(1), default=256, show_default=True,
               help="Frames read at a time.")
+@click.option("--topology", type=click.Path(dir_okay=False), default=None,
+              help="The atoms of a trajectory that does not name them: a LAMMPS data file, a "
+                   "structure ASE reads, or a topology MDAnalysis reads (docs/lammps.md).")
+@click.option("--types", "type_map", default=None, metavar="1=B,2=N",
+              help="Elements of numbered atom types (LAMMPS dumps, MDAnalysis files).")
+@click.option("--dt", type=click.FloatRange(0.0, min_open=True), default=None,
+              help="For files without times: the time between frames [ps], or the timestep "
+                   "[ps] of a LAMMPS dump's step numbers.")
 def analyze(trajectories, order_params, out_dir, as_json, plots, discard, lattice, supercell,
-            capture_radius, threshold, sliding_source, block_frames):
+            capture_radius, threshold, sliding_source, block_frames, topology, type_map, dt):
     """Order parameter psi = exp(iG.t), stage statistics, Curie temperature and BA<->AB
-    switching of AMBER netCDF bilayer trajectories (see docs/analysis.md)."""
+    switching of bilayer trajectories: AMBER netCDF, LAMMPS text dumps, extended XYZ and what
+    MDAnalysis reads (see docs/analysis.md and docs/lammps.md)."""
     from slidesim.analysis.analyze import analyze_trajectory
     from slidesim.analysis.report import format_table, write_outputs
 
@@ -63,7 +72,7 @@ def analyze(trajectories, order_params, out_dir, as_json, plots, discard, lattic
             analysis = analyze_trajectory(
                 path, reciprocals, lattice=lattice, supercell=supercell, discard=discard,
                 capture_radius=capture_radius, threshold=threshold, block_frames=block_frames,
-                sliding_source=sliding_source)
+                sliding_source=sliding_source, topology=topology, types=type_map, dt=dt)
         except (TrajectoryError, LatticeError) as err:
             fail(str(err))
         target = out_dir or os.path.join(os.path.dirname(os.path.abspath(path)), "analysis")
