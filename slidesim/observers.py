@@ -20,6 +20,7 @@ from slidesim.fields.dipole import polarization_pC_per_m
 from slidesim.integrators import temperature
 from slidesim.io.checkpoint import write_checkpoint
 from slidesim.io.thermo import ThermoWriter
+from slidesim.io.topology import model_charges
 from slidesim.io.trajectory import TrajectoryWriter
 from slidesim.kernels.integrators import kinetic_energy
 from slidesim.switch_watch import SwitchWatch
@@ -96,7 +97,8 @@ class TrajectoryLog(Observer):
             velocities=velocities, forces=forces,
             title=f"slidesim {os.path.basename(deck.path)}",
             replica_info={"replica": r, "seed": deck.seed}, primitive_cell=run.primitive,
-            append=run.restarted, restart_step=state.step if run.restarted else None)
+            append=run.restarted, restart_step=state.step if run.restarted else None,
+            charges=model_charges(run.model, state.species))
             for r in range(state.n_replicas)] if every > 0 else []
 
     def observe(self, run, results, targets):
@@ -116,7 +118,8 @@ class TrajectoryLog(Observer):
 
 class SwitchingLog(Observer):
     """Switching events of every replica after every step (``events.json``); ``all_switched``
-    tells whether every replica switched in the running stage (for ``stop switched``)."""
+    tells whether every replica switched in the running stage (for ``stop switched``; with
+    ``stop switched to AB``, only switches that end in AB count)."""
 
     every = 1
 
@@ -131,7 +134,7 @@ class SwitchingLog(Observer):
         state = run.state
         for r in range(state.n_replicas):
             self.watch.update(r, state.time, run.sliding(state.positions[r]), state.field[r],
-                              targets.stage.name)
+                              targets.stage.name, targets.stage.stop_to)
 
     def all_switched(self):
         return self.watch.all_switched()
@@ -196,3 +199,221 @@ class ProgressBar(Observer):
 
     def close(self):
         self.bar.close()
+
+
+class RunLog:
+    """``log.txt`` in the output folder, for batch jobs and for the record.
+
+    It gets (appended on restarts): a header (slidesim and library versions, host, pid,
+    threads, command line, start time, restart point) and the deck as run; a progress line
+    (step, percentage, stage, temperature, conserved energy, ms/step, ETA) at most every
+    ``interval`` seconds of wall time and at the end of every stage; errors that stop the run;
+    and the end-of-run summary (:meth:`summary`). ``echo``: the progress lines also go to
+    stderr (the default when stderr is not a terminal, where no progress bar is drawn).
+
+    :meth:`step` is called by the driver after every step with the conserved energy of every
+    replica, and keeps the statistics of the summary: mean temperature per stage, the drift of
+    the conserved quantity within each stage, neighbour-list builds.
+    """
+
+    def __init__(self, run, todo, echo=False, interval=60.0):
+        import time
+
+        self.clock = time.perf_counter
+        self.path = os.path.join(run.output, "log.txt")
+        self.echo = echo
+        self.interval = interval
+        self.todo = todo
+        self.done = 0
+        self.started = self.clock()
+        self.last_line = self.started
+        self.stages = {}  # stage index -> StageStats
+        self.builds_before = self._builds(run)
+        self.handle = open(self.path, "a", encoding="utf-8")
+        self._header(run)
+
+    # ---- writing ----------------------------------------------------------------------------
+    def write(self, text, echo=False):
+        self.handle.write(text.rstrip("\n") + "\n")
+        self.handle.flush()
+        if echo:
+            print(text.rstrip("\n"), file=sys.stderr, flush=True)
+
+    def _header(self, run):
+        import datetime
+        import platform
+        import socket
+
+        import numba
+        import numpy
+
+        from slidesim import __version__
+
+        state, deck = run.state, run.deck
+        now = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        start = (f"restarted from {run.restart_path} at step {state.step} ({state.time:g} ps)"
+                 if run.restarted else "new run from step 0")
+        lines = [
+            "=" * 78,
+            f"slidesim {__version__} (python {platform.python_version()}, numpy "
+            f"{numpy.__version__}, numba {numba.__version__}) on {socket.gethostname()}, "
+            f"pid {os.getpid()}, {numba.get_num_threads()} thread(s)",
+            f"started {now}: {start}",
+            f"command: {' '.join(sys.argv)}",
+            f"deck {os.path.abspath(deck.path)}: {state.n_atoms} atoms x {state.n_replicas} "
+            f"replica(s), model {run.model.name}, {run.integrator.name}, dt = "
+            f"{deck.timestep * 1e3:g} fs, {len(deck.stages)} stages, {deck.total_steps} steps; "
+            f"this invocation runs {self.todo} steps",
+            "deck as run:",
+        ]
+        lines += ["  | " + line for line in deck.text.splitlines()]
+        self.write("\n".join(lines))
+
+    @staticmethod
+    def _builds(run):
+        return sum(nl.n_builds for lists in run.engine.neighbor_lists for nl in lists.values())
+
+    # ---- per step ---------------------------------------------------------------------------
+    def step(self, run, targets, conserved, stage_ended):
+        """After every step: statistics, and a progress line when due."""
+        from slidesim.integrators import temperature
+
+        state = run.state
+        self.done += 1
+        stats = self.stages.get(state.stage)
+        if stats is None:
+            stats = self.stages[state.stage] = StageStats(targets.stage.name,
+                                                                  targets.stage.n_steps)
+        t_mean = sum(temperature(v, state.masses) for v in state.velocities) / state.n_replicas
+        stats.add(state, t_mean, targets.temperature, conserved)
+        now = self.clock()
+        if stage_ended:
+            self.write(f"stage {targets.stage.name} ended at step {state.step} "
+                       f"({state.time:g} ps): {stats.line(state.n_atoms)}; "
+                       f"{self._rate(run, now)}", echo=self.echo)
+            self.last_line = now
+        elif now - self.last_line >= self.interval:
+            self.write(self._progress(run, targets, conserved, now), echo=self.echo)
+            self.last_line = now
+
+    def _rate(self, run, now):
+        per_step = (now - self.started) / max(self.done, 1)
+        schedule, state = run.schedule, run.state
+        left = 0 if schedule.finished(state) else schedule.remaining_steps(state)
+        left = min(left, self.todo - self.done)
+        return f"{1e3 * per_step:.2f} ms/step, ETA {format_duration(left * per_step)}"
+
+    def _progress(self, run, targets, conserved, now):
+        from slidesim.integrators import temperature
+
+        state = run.state
+        total = run.deck.total_steps
+        return (f"step {state.step}/{total} ({100.0 * state.step / max(total, 1):.1f} %), "
+                f"stage {targets.stage.name} ({state.stage + 1}/{len(run.deck.stages)}), "
+                f"T {temperature(state.velocities[0], state.masses):.1f} K (target "
+                f"{targets.temperature:g} K), conserved {conserved[0]:.6f} eV, "
+                f"{self._rate(run, now)}")
+
+    # ---- the end ----------------------------------------------------------------------------
+    def error(self, message):
+        self.write(f"stopped by an error: {message}")
+
+    def summary(self, run, result):
+        """The end-of-run summary (also returned, for the terminal)."""
+        import datetime
+
+        state = run.state
+        builds = self._builds(run) - self.builds_before
+        lines = [f"ended {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}: "
+                 f"{result['reason']} at step {state.step} ({state.time:g} ps)",
+                 f"this invocation: {result['steps']} steps in {result['seconds']:.1f} s "
+                 f"({result['ms_per_step']:.2f} ms/step"
+                 + (f", {result['steps'] * run.deck.timestep / max(result['seconds'], 1e-9) * 86.4:.3g} "
+                    "ns/day" if result['steps'] else "") + f"); {builds} neighbour-list builds"
+                 + (f" (one per {result['steps'] * state.n_replicas / builds:.0f} steps and replica)"
+                    if builds else "")]
+        if self.stages:
+            lines.append(f"  {'stage':<16} {'steps':>8} {'T target [K]':>13} {'T mean [K]':>11} "
+                         f"{'drift [meV/atom/ps]':>20}")
+            for stats in self.stages.values():
+                lines.append("  " + stats.row(state.n_atoms))
+            drifts = [abs(d) for s in self.stages.values()
+                      for d in [s.drift(state.n_atoms)] if d is not None and not s.ramp]
+            if drifts:
+                lines.append(f"largest drift of the conserved quantity within a stage at constant "
+                             f"target temperature: {max(drifts):.3g} meV/atom/ps")
+            if any(s.ramp for s in self.stages.values()):
+                lines.append("  * a ramped target temperature: a thermostat's conserved quantity "
+                             "is not conserved there")
+        events = result.get("events", [])
+        lines.append(f"switching events: {len(events)}")
+        for event in events[-10:]:
+            field = ", ".join(f"{f:.3f}" for f in event["field"])
+            lines.append(f"  replica {event['replica']}: {event['start']} -> {event['end']} at "
+                         f"{event['time']:.3f} ps in stage {event['stage']}, field ({field}) V/A")
+        text = "\n".join(lines)
+        self.write(text)
+        return text
+
+    def close(self):
+        if not self.handle.closed:
+            self.handle.close()
+
+
+class StageStats:
+    """What the run log keeps of one stage: steps, temperatures, conserved-energy drift."""
+
+    def __init__(self, name, n_steps):
+        self.name, self.n_steps = name, n_steps
+        self.steps = 0
+        self.t_sum = 0.0
+        self.t_target = None
+        self.t_first = None
+        self.first = None  # (time, conserved energies) at the stage's first step
+        self.last = None
+
+    def add(self, state, t_mean, t_target, conserved):
+        self.steps += 1
+        self.t_sum += t_mean
+        self.t_target = t_target
+        if self.t_first is None:
+            self.t_first = t_target
+        # a stage's first step may change the thermostat's target, and with it the conserved
+        # quantity; the drift is measured from there on (as the energy guard does)
+        if self.first is None:
+            self.first = (state.time, list(conserved))
+        self.last = (state.time, list(conserved))
+
+    @property
+    def ramp(self):
+        return self.t_first is not None and self.t_first != self.t_target
+
+    def drift(self, n_atoms):
+        """The largest drift over replicas [meV/atom/ps], None under 2 steps."""
+        if self.first is None or self.last[0] <= self.first[0]:
+            return None
+        span = self.last[0] - self.first[0]
+        return max((b - a for a, b in zip(self.first[1], self.last[1])), key=abs) \
+            * 1e3 / n_atoms / span
+
+    def line(self, n_atoms):
+        drift = self.drift(n_atoms)
+        return (f"{self.steps} steps, mean T {self.t_sum / max(self.steps, 1):.2f} K "
+                f"(target {self.t_target:g} K), conserved-energy drift "
+                + ("n/a" if drift is None else f"{drift:+.3g} meV/atom/ps"))
+
+    def row(self, n_atoms):
+        drift = self.drift(n_atoms)
+        return (f"{self.name:<16} {self.steps:>8} {self.t_target:>13g} "
+                f"{self.t_sum / max(self.steps, 1):>11.2f} "
+                + (f"{'n/a':>20}" if drift is None else f"{drift:>+20.3g}")
+                + (" *" if self.ramp else ""))
+
+
+def format_duration(seconds):
+    """'42 s', '12 min', '3 h 05 min'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"

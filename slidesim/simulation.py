@@ -37,8 +37,9 @@ from slidesim.models import build_model
 from slidesim.catalog import model_entry
 from slidesim.models.model import Model
 from slidesim.analysis.sliding import SlidingVector
-from slidesim.observers import (Checkpointer, ProgressBar, SwitchingLog, ThermoLog, TrajectoryLog,
-                                replica_suffix)
+from slidesim.observers import (Checkpointer, ProgressBar, RunLog, SwitchingLog, ThermoLog,
+                                TrajectoryLog, replica_suffix)
+from slidesim.outputs import OutputError, OutputFolder
 from slidesim.relax_stage import run_minimize_stage
 from slidesim.schedule import Schedule
 from slidesim.state import State
@@ -156,9 +157,17 @@ def check_restart(deck, state, meta, integrator, path):
 
 
 class Simulation:
-    """A deck made runnable. ``Simulation(deck).run()``; ``restart=PATH`` continues a checkpoint."""
+    """A deck made runnable. ``Simulation(deck).run()``; ``restart=PATH`` continues a checkpoint.
 
-    def __init__(self, deck: Deck, restart=None, progress=None):
+    progress: draw a progress bar (default: when stderr is a terminal); overwrite: replace a
+    run the output folder already holds (else :meth:`run` refuses, see slidesim.outputs);
+    log_lines: echo log.txt's progress lines on stderr (default: when stderr is not a
+    terminal and no bar is drawn); ``log_interval`` [s]: wall time between progress lines.
+    """
+
+    log_interval = 60.0
+
+    def __init__(self, deck: Deck, restart=None, progress=None, overwrite=False, log_lines=None):
         self.deck = deck
         self.deck_hash = hashlib.sha256(deck.text.encode()).hexdigest()
         self.schedule = Schedule(deck.stages, deck.timestep)
@@ -167,6 +176,10 @@ class Simulation:
         self.output = os.path.abspath(deck.output)
         self.checkpoint_path = os.path.join(self.output, "checkpoint.npz")
         self.restarted = restart is not None
+        self.restart_path = restart
+        self.overwrite = overwrite
+        self.folder = OutputFolder(self.output)
+        self.log_lines = (not sys.stderr.isatty()) if log_lines is None else log_lines
         if restart is not None:
             self.state, meta = read_checkpoint(restart, integrator.name)
             if meta.get("deck_hash") not in (None, self.deck_hash):
@@ -195,6 +208,7 @@ class Simulation:
         else:
             self.lattice = infer_lattice(start, state.cell, state.species,
                                          np.flatnonzero(state.layer == 0))
+        self.lattice = self.lattice.named_for(state.species_names)  # XM/MX for TMDs
         self.primitive = np.zeros((2, 3))
         self.primitive[:, :2] = self.lattice.vectors
         self.watch_switching = self.engine.coupling is not None or any(s.stop for s in deck.stages)
@@ -256,8 +270,12 @@ class Simulation:
                 self.integrator.setup(state, r, t0)
         remaining = schedule.remaining_steps(state)
         todo = remaining if max_steps is None else min(remaining, max_steps)
-        os.makedirs(self.output, exist_ok=True)
-        observers, switching, bar = [], None, None
+        try:
+            self.folder.claim(restart=self.restarted, overwrite=self.overwrite)
+        except OutputError as err:
+            raise SimulationError(str(err)) from None
+        self.folder.remove_leftovers()
+        observers, switching, bar, log = [], None, None, None
         try:
             if self.watch_switching:
                 switching = SwitchingLog(self)
@@ -267,18 +285,26 @@ class Simulation:
             checkpointer = Checkpointer(self, deck.checkpoint_every)
             if self.progress and todo > 0:
                 bar = ProgressBar(todo)
+            log = RunLog(self, todo, echo=self.log_lines and bar is None,
+                         interval=self.log_interval)
             if not self.restarted:  # the starting point: a row, a frame, the first detection
                 for observer in [switching] * self.watch_switching + observers:
                     observer.observe(self, results, schedule.now(state))
-            summary = self._loop(results, todo, observers, switching, checkpointer, bar)
-            self.write_checkpoint()
+            try:
+                summary = self._loop(results, todo, observers, switching, checkpointer, bar, log)
+                self.write_checkpoint()
+            except (SimulationError, OSError) as err:
+                log.error(str(err))
+                raise
+            summary["summary"] = log.summary(self, summary)
         finally:
-            for observer in observers + [switching, bar]:
+            for observer in observers + [switching, bar, log]:
                 if observer is not None:
                     observer.close()
+            self.folder.release()
         return summary
 
-    def _loop(self, results, todo, observers, switching, checkpointer, bar):
+    def _loop(self, results, todo, observers, switching, checkpointer, bar, log):
         state, schedule = self.state, self.schedule
         limits = Limits.of_deck(self.deck)
         targets = schedule.now(state)
@@ -321,6 +347,7 @@ class Simulation:
                 for observer in observers:
                     if observer.due(state, stage_ended):
                         observer.observe(self, results, targets)
+                log.step(self, targets, conserved, stage_ended)
                 if stage_ended:
                     if stopped and bar is not None:
                         bar.skip(stage.n_steps - state.stage_step)

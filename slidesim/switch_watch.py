@@ -17,6 +17,13 @@ import numpy as np
 from slidesim.analysis.switching import SwitchingDetector
 
 
+def registry_name(name):
+    """A stacking's h-BN name (the TMDs' XM and MX are the registries of BA and AB)."""
+    from slidesim.geometry import STACKING_ALIASES
+
+    return STACKING_ALIASES.get(name, name)
+
+
 class SwitchWatch:
     """Switching events of R replicas, kept in ``record`` (the state's SwitchingRecord).
 
@@ -42,8 +49,10 @@ class SwitchWatch:
     def next_stage(self):
         self.record.switched_in_stage = []
 
-    def update(self, replica, time, sliding, field, stage_name):
-        """Feed one replica's state after a step; record and announce a completed switch."""
+    def update(self, replica, time, sliding, field, stage_name, stop_to=None):
+        """Feed one replica's state after a step; record and announce a completed switch.
+        ``stop_to``: the stacking a switch must end in to count for ``stop switched to``
+        (None: any switch counts)."""
         crossing = self.detectors[replica].update(time, sliding, field)
         if crossing is None:
             return
@@ -54,7 +63,8 @@ class SwitchWatch:
                                    "time": crossing.time, "step": step, "field": field,
                                    "theta": crossing.theta_deg, "stage": stage_name,
                                    "replica": replica})
-        if replica not in self.record.switched_in_stage:
+        counts = stop_to is None or registry_name(crossing.destination) == registry_name(stop_to)
+        if counts and replica not in self.record.switched_in_stage:
             self.record.switched_in_stage.append(replica)
         print(f"slidesim: replica {replica} switched {crossing.origin} -> "
               f"{crossing.destination} at {crossing.time:.3f} ps, field ({field[0]:.3f}, "

@@ -89,7 +89,7 @@ def test_respa_with_a_field_conserves_energy_and_restarts_exactly(tmp_path):
     coarse = conserved_spread(tmp_path, "coarse", "nve respa 2", 2.0, 30, extra=extra,
                               field=field)
     assert 3.0 < coarse / fine < 5.5, (coarse, fine)
-    straight = simulation(tmp_path, "coarse", "langevin damp 50 fs respa 3", dt=3.0, steps=30,
+    straight = simulation(tmp_path, "straight", "langevin damp 50 fs respa 3", dt=3.0, steps=30,
                           extra=extra, field=field)
     straight.run()
     first = simulation(tmp_path, "split", "langevin damp 50 fs respa 3", dt=3.0, steps=30,

@@ -33,7 +33,7 @@ thermo every 100
 trajectory every 0
 checkpoint every 0
 stage equilibrate temperature {T} K duration {warm} ps{par}
-stage ramp temperature {T} K duration {ramp} ps{par} field_perp 0 V/A field_perp_rate -{rate} V/A/ps stop switched
+stage ramp temperature {T} K duration {ramp} ps{par} field_perp 0 V/A field_perp_rate -{rate} V/A/ps stop switched to AB
 """
 
 

@@ -134,7 +134,7 @@ def switching(model_path, directory, rate, limit_ps):
             f"born_charges model\n"
             f"stage equilibrate temperature 300 K duration 1 ps\n"
             f"stage ramp temperature 300 K duration {limit_ps} ps field_perp 0 V/A "
-            f"field_perp_rate {-abs(rate)} V/A/ps stop switched\n")
+            f"field_perp_rate {-abs(rate)} V/A/ps stop switched to AB\n")
     summary, thermo, _ = run_deck(text, directory, "switch")
     events = summary["events"]
     first = events[0] if events else None

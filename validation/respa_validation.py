@@ -86,7 +86,7 @@ trajectory every 0
 checkpoint every 0
 born_charges registry
 stage equilibrate temperature 300 K duration 3 ps
-stage ramp temperature 300 K duration 21 ps field_perp 0 V/A field_perp_rate -0.5 V/A/ps stop switched
+stage ramp temperature 300 K duration 21 ps field_perp 0 V/A field_perp_rate -0.5 V/A/ps stop switched to AB
 """
 
 #: (label, timestep [fs], inner steps)

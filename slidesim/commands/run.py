@@ -16,8 +16,12 @@ from slidesim.commands import fail
 @click.option("--steps", type=int, default=None, help="Stop after this many steps (can restart).")
 @click.option("--threads", type=int, default=None, help="Numba threads (default: all cores).")
 @click.option("--progress/--no-progress", default=None,
-              help="Progress bar (default: on a terminal only).")
-def run(deck, check, restart, steps, threads, progress):
+              help="Progress bar (default: on a terminal only; elsewhere progress lines go to "
+                   "stderr and log.txt).")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the run the output folder holds (its checkpoint, trajectory, thermo "
+                   "and log are deleted first).")
+def run(deck, check, restart, steps, threads, progress, overwrite):
     """Run the simulation a DECK describes (see docs/decks.md)."""
     from slidesim.deck import DeckError, read_deck
 
@@ -35,7 +39,7 @@ def run(deck, check, restart, steps, threads, progress):
     from slidesim.simulation import Simulation, SimulationError
 
     try:
-        simulation = Simulation(parsed, restart=restart, progress=progress)
+        simulation = Simulation(parsed, restart=restart, progress=progress, overwrite=overwrite)
     except (ValueError, OSError, SimulationError) as err:
         fail(f"{deck}: {err}")
     state = simulation.state
@@ -45,16 +49,22 @@ def run(deck, check, restart, steps, threads, progress):
                f"{len(parsed.stages)} stages, {parsed.total_steps} steps "
                f"({parsed.total_steps * parsed.timestep:g} ps)")
     if check:
-        simulation.evaluate()
-        click.echo(f"{summary}\ndeck OK")
+        from slidesim.outputs import OutputError
+
+        try:
+            simulation.evaluate()
+            simulation.folder.claim(restart=restart is not None, overwrite=overwrite,
+                                    check_only=True)
+        except (SimulationError, OutputError) as err:
+            fail(f"{deck}: {err}")
+        click.echo(f"{summary}\noutput folder {simulation.output} can be written\ndeck OK")
         return
     click.echo(summary, err=True)
     try:
         result = simulation.run(max_steps=steps)
     except SimulationError as err:
         fail(str(err))
-    click.echo(f"{result['reason']} at step {result['step']}: {result['steps']} steps in "
-               f"{result['seconds']:.1f} s ({result['ms_per_step']:.2f} ms/step); output in "
-               f"{result['output']}; checkpoint {result['checkpoint']}", err=True)
+    click.echo(f"{result['summary']}\noutput in {result['output']} (log.txt has the deck, "
+               f"progress and this summary); checkpoint {result['checkpoint']}", err=True)
     if result["reason"].startswith("stopped"):
         sys.exit(130)

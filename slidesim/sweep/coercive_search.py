@@ -73,10 +73,15 @@ class GridSearch:
 
 
 def switched(summary, require="all"):
-    """Did the run switch? ``all`` replicas (default) or ``any``."""
+    """Did the run switch? ``all`` replicas (default) or ``any``. With ``stop switched to X``
+    in the deck, only switches that end in X count (a thermal switch back does not)."""
     if summary.get("status") != "done":
         return False
-    replicas = {event.get("replica", 0) for event in summary.get("events", [])}
+    from slidesim.switch_watch import registry_name
+
+    targets = {registry_name(name) for name in summary.get("switch_to", [])}
+    replicas = {event.get("replica", 0) for event in summary.get("events", [])
+                if not targets or registry_name(event.get("end")) in targets}
     return len(replicas) >= (summary["replicas"] if require == "all" else 1)
 
 

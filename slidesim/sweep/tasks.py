@@ -129,6 +129,7 @@ def run_task(task, threads=1):
                "step": result["step"], "time_ps": result["step"] * deck.timestep,
                "replicas": deck.replicas, "restarted": restart is not None,
                "seconds": time.perf_counter() - started, "events": result["events"],
+               "switch_to": sorted({s.stop_to for s in deck.stages if s.stop_to}),
                "final": final_thermo(task.run_dir, deck.replicas), **task.extra}
     write_json_atomic(os.path.join(task.run_dir, DONE_FILE), summary)
     return summary
@@ -143,7 +144,9 @@ def _run_or_recover(simulation, deck, restart):
         progress = run_progress(restart)
         if progress.finished(len(deck.stages)):
             return {"reason": "finished", "step": progress.step, "events": progress.events}
-    result = simulation.Simulation(deck, restart=restart, progress=False).run()
+    # a task without a checkpoint starts over: a killed attempt's partial files are replaced
+    result = simulation.Simulation(deck, restart=restart, progress=False,
+                                   overwrite=restart is None, log_lines=False).run()
     if result["reason"] != "finished":
         raise simulation.SimulationError(f"the run ended early: {result['reason']}")
     return result
