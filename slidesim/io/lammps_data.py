@@ -166,16 +166,17 @@ def read_lammps_data(path, types=None, layers=None, velocities=False, atom_style
         raise LammpsDataError(f"{path}: not readable as a LAMMPS data file "
                               f"({type(err).__name__}: {err}); {hint}") from None
     atom_types = np.asarray(atoms.arrays["type"], dtype=np.int64)
-    masses = atoms.get_masses() if "Masses" in sections else None
+    # the file's masses [g/mol = amu] exactly (ASE's unit conversion costs the last bits)
+    type_masses = _numbered_section(path, "Masses", 1) if "Masses" in sections else None
+    masses = None if type_masses is None else \
+        np.array([type_masses[int(t)][0] for t in atom_types], dtype=np.float64)
     elements = _elements_of_types(path, atom_types, masses, types, _type_labels(path))
-    if masses is not None:
-        masses = masses.copy()
     atoms.set_chemical_symbols([elements[int(t)] for t in atom_types])
     if masses is not None:
         atoms.set_masses(masses)
     else:
         del atoms.arrays["masses"]
-    atoms.positions -= atoms.get_celldisp().reshape(3)
+    atoms.positions -= _box_origin(path) + atoms.get_celldisp().reshape(3)
     atoms.set_celldisp(np.zeros(3))
     molecules = atoms.arrays.get("mol-id")
     atoms.set_array("layer", layers_of(path, atoms.positions, molecules, layers))
@@ -192,22 +193,47 @@ def read_lammps_data(path, types=None, layers=None, velocities=False, atom_style
     return state
 
 
-def _file_velocities(path, ids):
-    """(N, 3) [A/ps] of the Velocities section, in the order of ``ids``."""
+def _box_origin(path):
+    """(xlo, ylo, zlo) [A] of a restricted box's header (ASE keeps positions in the file's
+    frame, whose origin it does not record); zeros for a general triclinic box, whose origin
+    ASE does record."""
+    origin = np.zeros(3)
+    with open(path) as f:
+        for line in f:
+            fields = line.split("#", 1)[0].split()
+            if fields[-2:] in (["xlo", "xhi"], ["ylo", "yhi"], ["zlo", "zhi"]):
+                origin["xyz".index(fields[-2][0])] = float(fields[0])
+            elif fields and fields[0] in ("Masses", "Atoms", "Velocities"):
+                break
+    return origin
+
+
+def _numbered_section(path, title, n_values):
+    """{number: [n_values floats]} of the rows of a section ``title`` (Masses, Velocities)."""
     rows, inside = {}, False
     with open(path) as f:
         for line in f:
             text = line.split("#", 1)[0].strip()
             if not text:
                 continue
-            if text == "Velocities":
+            if text == title:
                 inside = True
                 continue
             if inside:
                 fields = text.split()
-                if not fields[0].lstrip("-").isdigit() or len(fields) < 4:
+                if not fields[0].isdigit() or len(fields) < 1 + n_values:
                     break
-                rows[int(fields[0])] = [float(v) for v in fields[1:4]]
+                try:
+                    rows[int(fields[0])] = [float(v) for v in fields[1:1 + n_values]]
+                except ValueError:
+                    raise LammpsDataError(f"{path}: '{text}' in {title} is not a number and "
+                                          f"{n_values} values") from None
+    return rows
+
+
+def _file_velocities(path, ids):
+    """(N, 3) [A/ps] of the Velocities section, in the order of ``ids``."""
+    rows = _numbered_section(path, "Velocities", 3)
     try:
         return np.array([rows[int(i)] for i in ids], dtype=np.float64)
     except KeyError as err:
