@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from slidesim.analysis.foreign import iter_lammps_dump, parse_type_map, read_frame_series
+from slidesim.analysis.foreign import parse_type_map, read_frame_series
 from slidesim.analysis.reader import TrajectoryError
 from slidesim.analysis.reader import read_frame_series as read_any
 from slidesim.cli import main
 from slidesim.deck import parse_deck
+from slidesim.io.lammps_dump import iter_lammps_dump
 from slidesim.io.structures import write_structure
 from slidesim.lammps_export import SCHEDULE_MARKER, export_lammps
 from slidesim.structures import bilayer

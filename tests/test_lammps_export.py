@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from slidesim.analysis.foreign import iter_lammps_dump
+from slidesim.io.lammps_dump import iter_lammps_dump
 from slidesim.cli import main
 from slidesim.deck import parse_deck
 from slidesim.io.checkpoint import read_checkpoint

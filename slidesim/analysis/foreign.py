@@ -4,7 +4,7 @@
 slidesim's own netCDF reader, from:
 
 - **LAMMPS text dumps** (``dump custom`` / ``dump atom``; recognised by their ``ITEM:`` lines):
-  read here, streaming. Coordinates x y z, xu yu zu, xs ys zs or xsu ysu zsu; elements from an
+  read by :mod:`slidesim.io.lammps_dump`, streaming. Coordinates x y z, xu yu zu, xs ys zs or xsu ysu zsu; elements from an
   ``element`` column, else the atom types through ``--types 1=B,2=N`` or a topology; layers from
   a ``mol`` column with two molecule ids, else the topology's, else the largest gap in z. Times
   from ``ITEM: TIME`` (``dump_modify ID time yes``), else step x ``--dt``.
@@ -29,14 +29,13 @@ from slidesim.analysis.reader import (FrameSeries, TrajectoryError, _lattice,
                                       split_layers_by_z)
 from slidesim.analysis.lattice import LatticeError
 from slidesim.analysis.sliding import SlidingVector
+from slidesim.io.lammps_dump import LammpsDumpError, is_lammps_dump, iter_lammps_dump
 from slidesim.io.structures import default_mass
 from slidesim.io.trajectory import lengths_angles_to_cell
 from slidesim.kernels.unwrap import unwrap_layer_centres
 
 #: MDAnalysis formats whose files store the time of each frame
 TIMED_FORMATS = ("NCDF", "XTC", "TRR", "DCD", "TNG", "H5MD")
-#: ITEM: UNITS of a LAMMPS dump -> ps per time unit
-DUMP_TIME_UNITS = {"metal": 1.0, "real": 1e-3}
 
 
 def parse_type_map(text):
@@ -64,15 +63,6 @@ def is_netcdf(path):
     with open(path, "rb") as f:
         magic = f.read(4)
     return magic[:3] == b"CDF" or magic == b"\x89HDF"
-
-
-def is_lammps_dump(path):
-    """True if the first line of ``path`` is a LAMMPS dump ``ITEM:`` line."""
-    try:
-        with open(path) as f:
-            return f.readline().startswith("ITEM:")
-    except (OSError, UnicodeDecodeError):
-        return False
 
 
 def is_extxyz(path):
@@ -191,97 +181,13 @@ def _map_types(atom_types, types, path):
 # ------------------------------------------------------------------ LAMMPS text dumps
 
 
-def _dump_cell(bounds, tilts):
-    """(cell (3, 3), origin (3,)) [A] from a dump's BOX BOUNDS lines (bounding box + tilts)."""
-    (xlo_b, xhi_b), (ylo_b, yhi_b), (zlo, zhi) = bounds
-    xy, xz, yz = tilts
-    # the dump gives the bounding box of the tilted cell; undo the tilts' extent
-    xlo = xlo_b - min(0.0, xy, xz, xy + xz)
-    xhi = xhi_b - max(0.0, xy, xz, xy + xz)
-    ylo = ylo_b - min(0.0, yz)
-    yhi = yhi_b - max(0.0, yz)
-    cell = np.array([[xhi - xlo, 0.0, 0.0], [xy, yhi - ylo, 0.0], [xz, yz, zhi - zlo]])
-    return cell, np.array([xlo, ylo, zlo])
-
-
-def iter_lammps_dump(path):
-    """Frames of a LAMMPS text dump, one dict each: ``step``, ``time`` [ps] or None, ``cell``
-    (3, 3) [A], ``positions`` (N, 3) [A] relative to the box origin, sorted by atom id,
-    ``columns`` {name: (N,) str array} of the other per-atom columns. TrajectoryError (naming
-    the line) for a malformed file."""
-    scale = 1.0
-    with open(path) as f:
-        number = 0
-
-        def line():
-            nonlocal number
-            number += 1
-            text = f.readline()
-            if not text:
-                raise EOFError
-            return text
-
-        frame = {}
-        while True:
-            try:
-                text = line()
-            except EOFError:
-                return
-            if not text.strip():
-                continue
-            try:
-                if not text.startswith("ITEM:"):
-                    raise ValueError(f"expected an 'ITEM:' line, got '{text.strip()[:40]}'")
-                item = text[5:].strip()
-                if item.startswith("UNITS"):
-                    style = line().strip()
-                    if style not in DUMP_TIME_UNITS:
-                        raise ValueError(f"units '{style}': slidesim reads metal or real dumps")
-                    scale = DUMP_TIME_UNITS[style]
-                elif item.startswith("TIME") and not item.startswith("TIMESTEP"):
-                    frame["time"] = float(line()) * scale
-                elif item.startswith("TIMESTEP"):
-                    frame["step"] = int(line())
-                elif item.startswith("NUMBER OF ATOMS"):
-                    frame["n_atoms"] = int(line())
-                elif item.startswith("BOX BOUNDS"):
-                    triclinic = "xy" in item.split()
-                    rows = [[float(v) for v in line().split()] for _ in range(3)]
-                    tilts = [row[2] for row in rows] if triclinic else [0.0, 0.0, 0.0]
-                    frame["cell"], frame["origin"] = _dump_cell([row[:2] for row in rows], tilts)
-                elif item.startswith("ATOMS"):
-                    names = item.split()[1:]
-                    n_atoms = frame["n_atoms"]
-                    table = np.array([line().split() for _ in range(n_atoms)], dtype=str)
-                    if table.shape != (n_atoms, len(names)):
-                        raise ValueError(f"ATOMS rows do not have the {len(names)} columns "
-                                         f"{' '.join(names)}")
-                    yield _dump_frame(frame, names, table)
-                    frame = {}
-                # other items (e.g. a dump's own extra headers) are skipped with their value
-            except (ValueError, KeyError, IndexError, EOFError) as err:
-                what = "ends inside a frame" if isinstance(err, EOFError) else str(err)
-                raise TrajectoryError(f"{path}:{number}: not a LAMMPS text dump slidesim reads "
-                                      f"({what}); write it with 'dump ID all custom N FILE id "
-                                      "type x y z'") from None
-
-
-def _dump_frame(frame, names, table):
-    columns = {name: table[:, k] for k, name in enumerate(names)}
-    if "id" in columns:
-        order = np.argsort(columns["id"].astype(np.int64), kind="stable")
-        columns = {name: values[order] for name, values in columns.items()}
-    cell, origin = frame["cell"], frame["origin"]
-    for names_xyz, scaled in ((("x", "y", "z"), False), (("xu", "yu", "zu"), False),
-                              (("xs", "ys", "zs"), True), (("xsu", "ysu", "zsu"), True)):
-        if all(name in columns for name in names_xyz):
-            xyz = np.stack([columns[name].astype(np.float64) for name in names_xyz], axis=1)
-            positions = xyz @ cell if scaled else xyz - origin
-            break
-    else:
-        raise ValueError("no coordinate columns (x y z, xu yu zu, xs ys zs or xsu ysu zsu)")
-    return {"step": frame.get("step"), "time": frame.get("time"), "cell": cell,
-            "positions": positions, "columns": columns}
+def _dump(path):
+    """Frames of a LAMMPS dump (:func:`slidesim.io.lammps_dump.iter_lammps_dump`), its errors
+    as TrajectoryError."""
+    try:
+        yield from iter_lammps_dump(path)
+    except LammpsDumpError as err:
+        raise TrajectoryError(str(err)) from None
 
 
 def _dump_atoms(path, first, topology, types):
@@ -316,7 +222,7 @@ def _dump_atoms(path, first, topology, types):
 
 
 def _dump_frames(path, dt):
-    for frame in iter_lammps_dump(path):
+    for frame in _dump(path):
         time = frame["time"]
         if time is None:
             if dt is None:
@@ -438,7 +344,7 @@ def source_of(path, topology=None, types=None, dt=None):
     foreign trajectory, by its kind (see the module docstring)."""
     if is_lammps_dump(path):
         frames = _dump_frames(path, dt)
-        raw = iter_lammps_dump(path)
+        raw = _dump(path)
         try:
             first = next(raw)
         except StopIteration:
