@@ -471,7 +471,9 @@ def test_ase_written_trajectory(tmp_path):
         frames.append(atoms)
     path = tmp_path / "ase.nc"
     write(path, frames, format="netcdftrajectory")
-    result = analyze_trajectory(path)
+    with pytest.raises(TrajectoryError, match="no 'time' variable; give --dt"):
+        analyze_trajectory(path)  # ASE writes no times: frames are not picoseconds
+    result = analyze_trajectory(path, dt=1.0)
     lattice = result.series.lattice
     assert result.series.layer_source == "z gap" and lattice.supercell == (5, 5)
     assert_same_modulo_one_lattice_vector(result.series.sliding, sliding, lattice, 2e-5)

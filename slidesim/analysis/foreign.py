@@ -34,6 +34,9 @@ from slidesim.io.structures import default_mass
 from slidesim.io.trajectory import lengths_angles_to_cell
 from slidesim.kernels.unwrap import unwrap_layer_centres
 
+#: suffixes of trajectories handed to MDAnalysis without a --topology
+TRAJECTORY_SUFFIXES = ("dcd", "xtc", "trr", "tng", "h5md", "trj", "mdcrd", "trz", "gsd", "pdb",
+                       "gro", "xyz")
 #: MDAnalysis formats whose files store the time of each frame
 TIMED_FORMATS = ("NCDF", "XTC", "TRR", "DCD", "TNG", "H5MD")
 
@@ -81,13 +84,16 @@ def is_extxyz(path):
 
 
 def wants(path, topology=None, types=None):
-    """True if ``path`` is read here rather than by slidesim's netCDF reader: it is not netCDF,
-    or it is a netCDF without per-atom types and a topology or type map is given."""
+    """True if ``path`` is read here rather than by slidesim's netCDF reader: a LAMMPS dump,
+    extended XYZ, a trajectory MDAnalysis reads (by its suffix, or any file with a topology),
+    or a netCDF without per-atom types when a topology or type map is given."""
     path = os.fspath(path)
     if not os.path.exists(path):
         return False
     if not is_netcdf(path):
-        return True
+        extension = os.path.splitext(path)[1].lstrip(".").lower()
+        return (is_lammps_dump(path) or is_extxyz(path) or extension in TRAJECTORY_SUFFIXES
+                or topology is not None)
     if topology is None and types is None:
         return False
     import netCDF4

@@ -90,7 +90,8 @@ def open_dataset(path):
     except OSError as err:
         raise TrajectoryError(
             f"{path} is not a netCDF file ({err}); slidesim analyze reads AMBER netCDF "
-            "trajectories such as the traj.nc that 'slidesim run' writes") from None
+            "trajectories such as the traj.nc that 'slidesim run' writes, LAMMPS text dumps, "
+            "extended XYZ, and with --topology what MDAnalysis reads") from None
     dataset.set_auto_mask(False)
     return dataset
 
