@@ -71,6 +71,20 @@ def monolayer(material):
     return mono
 
 
+def material_of_model(model):
+    """The material a catalog model is made for: the monolayer whose default model it is, else
+    the first whose species it covers (bn-dft: BN); ValueError when it covers none."""
+    entry = model_entry(model)
+    for mono in MONOLAYERS.values():
+        if mono.model == entry.name:
+            return mono.name
+    for mono in MONOLAYERS.values():
+        if entry.species is not None and set(mono.species) <= set(entry.species):
+            return mono.name
+    raise ValueError(f"model '{entry.name}' is made for no built-in material; give the "
+                     f"material ({', '.join(MONOLAYERS)})")
+
+
 def sliding_vector_of(stacking, a):
     """Sliding vector t [A] (3,) for a stacking name (AA, AB, BA, SP) or a fraction of (b - a)
     (:func:`slidesim.geometry.sliding_vector`)."""

@@ -6,14 +6,25 @@ vector t = f1 a + f2 b has fractional coordinates (f1, f2); stacking sites, rela
 t_AA = 0, t_BA = (b - a)/3, t_SP = (b - a)/2, t_AB = 2(b - a)/3, each modulo the lattice.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from slidesim.geometry import STACKINGS, minimum_image_in_plane, primitive_cell
+from slidesim.geometry import STACKING_ALIASES, STACKINGS, minimum_image_in_plane, primitive_cell
 
 #: stacking sites as fractions of (b - a)
 SITES = STACKINGS
+#: names of the two polar stackings, at t = (b - a)/3 and 2(b - a)/3: h-BN's, and the TMDs'
+#: (XM: the top layer's chalcogen over the bottom layer's metal)
+POLAR_NAMES = ("BA", "AB")
+TMD_POLAR_NAMES = ("XM", "MX")
+CHALCOGENS = ("S", "Se", "Te")
+
+
+def polar_stacking_names(elements):
+    """The names of the two polar stackings of a bilayer of these elements (symbols): XM, MX
+    when it holds a chalcogen (a TMD), else BA, AB."""
+    return TMD_POLAR_NAMES if any(str(e) in CHALCOGENS for e in elements) else POLAR_NAMES
 
 
 class LatticeError(ValueError):
@@ -29,11 +40,19 @@ class HexLattice:
         supercell: (n1, n2): the simulation cell is n1 a by n2 b (for bookkeeping; (1, 1) if
             the lattice was given directly).
         source: how the lattice was found (text, for reports).
+        names: what the polar stackings at t = (b - a)/3 and 2(b - a)/3 are called in
+            switching events and reports: ("BA", "AB"), or ("XM", "MX") for TMDs
+            (:meth:`named_for`).
     """
 
     vectors: np.ndarray
     supercell: tuple = (1, 1)
     source: str = "given"
+    names: tuple = POLAR_NAMES
+
+    def named_for(self, elements):
+        """This lattice with the polar stackings named for a bilayer of ``elements``."""
+        return replace(self, names=polar_stacking_names(elements))
 
     @classmethod
     def from_constant(cls, a, supercell=(1, 1), source="given"):
@@ -61,8 +80,8 @@ class HexLattice:
         return np.asarray(fractional, dtype=np.float64) @ self.vectors
 
     def site(self, name):
-        """Sliding vector (2,) [A] of stacking ``name`` (AA, BA, SP, AB) relative to AA."""
-        return SITES[name] * (self.vectors[1] - self.vectors[0])
+        """Sliding vector (2,) [A] of stacking ``name`` (AA, BA, SP, AB; XM, MX) relative to AA."""
+        return SITES[STACKING_ALIASES.get(name, name)] * (self.vectors[1] - self.vectors[0])
 
     def reduce(self, t):
         """Shortest lattice-equivalent in-plane vectors (..., 2) [A] of t (..., 2 or 3):
@@ -112,11 +131,17 @@ def lattice_from_cell(cell, supercell):
     return HexLattice(np.array([a, b]), (n1, n2), "cell/supercell")
 
 
+#: in-plane distance [A] below which two atoms of one layer count as stacked over each other
+STACKED_A = 0.8
+
+
 def nearest_same_species_distance(positions, cell, species, atoms, n_probe=64):
     """Median over up to ``n_probe`` atoms of ``atoms`` of the mean distance [A] to their six
     nearest neighbours of the same species among ``atoms`` (shortest in-plane periodic image):
     the lattice constant of a honeycomb monolayer when ``atoms`` is one layer. Averaging the
-    first shell keeps the estimate unbiased in a thermally disordered frame.
+    first shell keeps the estimate unbiased in a thermally disordered frame. Atoms stacked over
+    each other in the plane (a TMD's two chalcogens of one cell, less than ``STACKED_A`` apart
+    in the plane) are not neighbours of the lattice and are skipped.
 
     positions (N, 3) [A]; cell (3, 3) [A]; species (N,) int; atoms (M,) indices.
     """
@@ -126,7 +151,11 @@ def nearest_same_species_distance(positions, cell, species, atoms, n_probe=64):
         if len(same) == 0:
             continue
         delta = minimum_image_in_plane(positions[same, :2] - positions[i, :2], cell)
-        shell = np.sort(np.sqrt((delta ** 2).sum(-1)))[:6]
+        in_plane = np.sqrt((delta ** 2).sum(-1))
+        in_plane = in_plane[in_plane > STACKED_A]
+        if len(in_plane) == 0:
+            continue
+        shell = np.sort(in_plane)[:6]
         distances.append(shell.mean())
     if not distances:
         raise LatticeError("no two atoms of the same species in one layer: cannot find the "

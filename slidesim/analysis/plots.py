@@ -92,7 +92,9 @@ def plot_hexagon(analysis, path):
     points = axes.scatter(folded[:, 0], folded[:, 1], c=analysis.series.time, s=4,
                           cmap="viridis")
     figure.colorbar(points, ax=axes, label="time [ps]")
-    for name, color in (("AA", "k"), ("BA", "tab:red"), ("SP", "tab:green"), ("AB", "tab:blue")):
+    first, second = getattr(lattice, "names", ("BA", "AB"))  # XM, MX for TMDs
+    for name, color in (("AA", "k"), (first, "tab:red"), ("SP", "tab:green"),
+                        (second, "tab:blue")):
         site = lattice.reduce(lattice.site(name))
         axes.plot(*site, marker="x" if name == "SP" else "o", color=color, ms=8, mfc="none",
                   mew=2)

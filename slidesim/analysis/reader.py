@@ -135,6 +135,15 @@ def _species(dataset, path):
         "data file or a structure of the system) or --types")
 
 
+def _elements(dataset):
+    """Element symbols of the atoms from the atomic numbers in ``atom_types`` (empty when the
+    file has none)."""
+    if "atom_types" not in dataset.variables:
+        return []
+    numbers = np.asarray(dataset.variables["atom_types"][:]).astype(np.int64).ravel()
+    return [chemical_symbols[z] for z in np.unique(numbers) if 0 < z < len(chemical_symbols)]
+
+
 def _masses(dataset, n_atoms):
     """Masses (N,) [amu] from the atomic numbers in ``atom_types``: slidesim's mass table (the
     run's masses) where it has the element, ASE's otherwise; all 1 without atomic numbers."""
@@ -248,6 +257,7 @@ def read_frame_series(path, lattice=None, supercell=None, block_frames=256,
             prim = _lattice(dataset, cells[0], first, species, layer, lattice, supercell)
         except LatticeError as err:
             raise TrajectoryError(f"{path}: {err}") from None
+        prim = prim.named_for(_elements(dataset))  # the TMDs' XM/MX for BA/AB
         series = FrameSeries(
             path=path, time=_frame_variable(dataset, "time", n_frames),
             sliding=None, interlayer=None, lattice=prim, n_atoms=n_atoms,

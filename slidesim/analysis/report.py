@@ -121,9 +121,10 @@ def format_table(analysis, max_crossings=20):
     else:
         lines.append(f"  Curie temperature: not found (heating: {curie['notes']['heating']}; "
                      f"cooling: {curie['notes']['cooling']})")
+    pair = "<->".join(getattr(lattice, "names", ("BA", "AB")))  # XM<->MX for TMDs
     if curie["first_switch_heating_K"] is not None:
-        lines.append(f"  first BA<->AB switch on heating at {curie['first_switch_heating_K']:g} K")
-    lines.append(f"  {len(analysis.crossings)} BA<->AB crossing(s)")
+        lines.append(f"  first {pair} switch on heating at {curie['first_switch_heating_K']:g} K")
+    lines.append(f"  {len(analysis.crossings)} {pair} crossing(s)")
     for crossing in analysis.crossings[:max_crossings]:
         field = "" if crossing.field is None else \
             "  E = ({:.3g}, {:.3g}, {:.3g}) V/A".format(*crossing.field)

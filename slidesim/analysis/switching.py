@@ -1,5 +1,8 @@
 """Switching events: every crossing of the sliding vector between the BA and AB basins.
 
+The basins are named as the lattice names them (``HexLattice.names``): BA and AB for h-BN, XM
+and MX for TMDs (the same sliding vectors, (b - a)/3 and 2(b - a)/3).
+
 A frame is *in* a basin when t lies within ``capture_radius`` of a BA (or AB) site, modulo the
 lattice; frames in between keep the last basin (hysteresis, so thermal jitter around the
 saddle point is not counted). A crossing is recorded when the trajectory, having left one
@@ -22,7 +25,12 @@ from slidesim.state import DetectorMemory
 
 #: basin codes (NONE: not in a basin yet)
 BA, AB, NONE = 1, -1, 0
-_NAMES = {BA: "BA", AB: "AB"}
+
+
+def basin_name(lattice, code):
+    """The name of basin ``code`` (BA or AB) for this lattice: BA/AB, or XM/MX for TMDs."""
+    names = getattr(lattice, "names", ("BA", "AB"))
+    return names[0] if code == BA else names[1]
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,7 @@ class Crossing:
     Attributes:
         frame: index of the first frame in the new basin.
         time: [ps] moment t crossed the BA/AB dividing line.
-        origin, destination: 'BA' or 'AB'.
+        origin, destination: 'BA' or 'AB' ('XM' or 'MX' for TMDs).
         theta_deg: direction of the slide [deg], counterclockwise from +y, in [0, 360).
         displacement: (2,) [A], t(first frame in new basin) - t(last frame in old basin).
         field: (3,) [V/A] field at ``time``, or None where the trajectory records no field.
@@ -100,7 +108,8 @@ def _crossing(lattice, times, sliding, margin, fields, last_in_old, first_in_new
     if fields is not None and np.isfinite(fields[k]).all() and np.isfinite(fields[k + 1]).all():
         field = tuple(float(x) for x in fields[k] + weight * (fields[k + 1] - fields[k]))
     displacement = np.asarray(sliding[first_in_new][:2]) - np.asarray(sliding[last_in_old][:2])
-    return Crossing(int(frame), float(time), _NAMES[origin], _NAMES[-origin],
+    return Crossing(int(frame), float(time), basin_name(lattice, origin),
+                    basin_name(lattice, -origin),
                     float(theta_of(displacement)), tuple(float(x) for x in displacement), field)
 
 

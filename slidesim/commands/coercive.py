@@ -48,7 +48,7 @@ def _write_csv(out, table, criteria):
             writer.writerow(row)
 
 
-def _plot(out, path, table, criteria):
+def _plot(out, path, table, criteria, angle=60.0):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -62,7 +62,7 @@ def _plot(out, path, table, criteria):
         axes.plot(minimum.e_par, minimum.e_perp, "*", ms=14, color=colour,
                   label=f"min $E_{{t,c}}$ = {minimum.e_total:.2f} V/Å "
                         f"(-{minimum.reduction_pct:.0f} %, {minimum.dip_angle_deg:.0f}°)")
-    axes.set_xlabel(r"$E_\parallel$ along the sliding direction (V/Å)")
+    axes.set_xlabel(rf"$E_\parallel$ at {angle:g}° (V/Å)")
     axes.set_ylabel(r"$E_{\perp,c}$ along $-z$ (V/Å)")
     axes.set_xlim(left=0)
     axes.set_ylim(bottom=0)
@@ -92,24 +92,39 @@ def _plot(out, path, table, criteria):
 @click.option("--from-csv", "from_csv", type=click.Path(dir_okay=False),
               help="Fit Eq. 3 to this landscape CSV (columns t_A, energy_meV, p_par_eA, "
               "p_perp_eA) instead of using the paper's coefficients.")
+@click.option("--model", "model_name", default=None,
+              help="Fit Eq. 3 to this catalog model's own rigid landscape (e.g. mos2-ilp, "
+              "bn-dft) instead of using the paper's coefficients.")
+@click.option("--material", default=None,
+              help="With --model: the material (default: the model's, e.g. MoS2 for mos2-ilp).")
 @click.option("--t-ba", type=float, default=None,
               help="With --from-csv: position of BA on the path [A] (default: fitted).")
 @click.option("--csv", "csv_out", type=click.Path(dir_okay=False), help="Write the table here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--plot", type=click.Path(dir_okay=False), help="Write a Fig. 4(b)-like plot (PNG).")
-def coercive(criterion, e_par_max, points, from_csv, t_ba, csv_out, as_json, plot):
-    """Coercive field E_perp,c (along -z) versus the in-plane field E_par (along the sliding
-    direction, theta = 60 deg) from the Landau model of the paper's Eq. 3."""
+def coercive(criterion, e_par_max, points, from_csv, model_name, material, t_ba, csv_out,
+             as_json, plot):
+    """Coercive field E_perp,c (along -z) versus the in-plane field E_par (along P_par at the
+    saddle point: theta = 60 deg for h-BN, 240 deg for MoS2) from the Landau model of the
+    paper's Eq. 3."""
     if points < 3:
         raise click.BadParameter("use at least 3 points", param_hint="--points")
     if not e_par_max > 0:
         raise click.BadParameter("must be > 0 V/A", param_hint="--e-par-max")
     if t_ba is not None and from_csv is None:
         raise click.UsageError("--t-ba only applies with --from-csv")
+    if model_name is not None and from_csv is not None:
+        raise click.UsageError("give --model or --from-csv, not both")
+    if material is not None and model_name is None:
+        raise click.UsageError("--material only applies with --model")
     criteria = CRITERIA if criterion == "both" else (criterion,)
-    r_squared = None
+    r_squared, angle, names = None, 60.0, ("BA", "AB")
     try:
-        if from_csv is None:
+        if model_name is not None:
+            from slidesim.landscape import fit_landau_to_model
+            path, r_squared, angle, scan = fit_landau_to_model(model_name, material)
+            names = (scan.names[1], scan.names[3])
+        elif from_csv is None:
             path = LandauPath()
         else:
             from slidesim.fields.landau_fit import fit_landscape_csv
@@ -121,9 +136,11 @@ def coercive(criterion, e_par_max, points, from_csv, t_ba, csv_out, as_json, plo
     if csv_out:
         _write_csv(csv_out, table, criteria)
     if plot:
-        _plot(plot, path, table, criteria)
+        _plot(plot, path, table, criteria, angle)
+    source = (f"model {model_name}" if model_name else from_csv) or "paper"
     if as_json:
-        result = {"source": from_csv or "paper", "model": dataclasses.asdict(path),
+        result = {"source": source, "model": dataclasses.asdict(path),
+                  "in_plane_angle_deg": angle, "path": list(names),
                   "fit_r_squared": r_squared,
                   "vertical_coercive_field_V_per_A": path.vertical_coercive_field(),
                   "e_par_V_per_A": table["e_par"].tolist()}
@@ -134,9 +151,12 @@ def coercive(criterion, e_par_max, points, from_csv, t_ba, csv_out, as_json, plo
         json.dump(result, sys.stdout, indent=2)
         click.echo()
         return
-    source = f"fit to {from_csv}" if from_csv else "the paper's coefficients"
+    source = (f"fit to model {model_name}'s rigid landscape" if model_name else
+              f"fit to {from_csv}" if from_csv else "the paper's coefficients")
     click.echo(f"# Landau model (Eq. 3), {source}: E0_perp,c = "
                f"{path.vertical_coercive_field():.4f} V/A")
+    click.echo(f"# path {names[0]} -> SP -> {names[1]} under E_perp along -z; E_par along "
+               f"theta = {angle:g} deg (where P_par points at SP)")
     if r_squared:
         click.echo("# fit R^2: " + ", ".join(f"{k} {v:.5f}" for k, v in r_squared.items()))
     header = f"{'E_par':>8}" + "".join(f"{'Eperp_c ' + c[:3]:>13}{'E_t ' + c[:3]:>11}"

@@ -9,7 +9,8 @@ from slidesim.landscape import (Landscape, plot_hexagon, plot_path, set_relative
 
 @click.command("landscape")
 @click.option("--model", default="bn-ilp", show_default=True, help="Model name.")
-@click.option("--material", default="BN", show_default=True, help="Monolayer material.")
+@click.option("--material", default=None,
+              help="Monolayer material (default: the model's, e.g. MoS2 for mos2-ilp).")
 @click.option("--lattice", type=float, default=None,
               help="Lattice constant a [A] (default: the model's own, e.g. 2.511 A for bn-dft).")
 @click.option("--divisions", type=int, default=3, show_default=True,
@@ -20,7 +21,8 @@ from slidesim.landscape import (Landscape, plot_hexagon, plot_path, set_relative
               help="Prefix of the files written: PREFIX_hexagon.csv, PREFIX_path.csv (+ .png).")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Also save PNG plots.")
 def landscape_command(model, material, lattice, divisions, path_points, output, plot):
-    """Energy and polarization over sliding vectors: hexagon around BA and BA -> SP -> AB."""
+    """Energy and polarization over sliding vectors: hexagon around BA and BA -> SP -> AB
+    (XM and XM -> SP -> MX for TMDs)."""
     if divisions < 1 or path_points < 2:
         raise click.BadParameter("need --divisions >= 1 and --path-points >= 2")
     with user_errors():
@@ -31,6 +33,8 @@ def landscape_command(model, material, lattice, divisions, path_points, output, 
     write_hexagon_csv(hexagon, f"{output}_hexagon.csv")
     write_path_csv(scan, path, f"{output}_path.csv")
     t_sp, p_par, p_perp = scan.path_coordinates(path)
+    click.echo(f"# {scan.material} with {model}: {scan.names[1]} -> SP -> {scan.names[3]}, "
+               "P_par along b - a (60 deg from +y)")
     click.echo(f"{'t from SP [A]':>14} {'d [A]':>7} {'E [meV/cell]':>13} {'P_par':>8} "
                f"{'P_perp':>8}  [pC/m]")
     for k, p in enumerate(path):
@@ -38,7 +42,7 @@ def landscape_command(model, material, lattice, divisions, path_points, output, 
                    f"{p_par[k]:>8.4f} {p_perp[k]:>8.4f}")
     written = [f"{output}_hexagon.csv", f"{output}_path.csv"]
     if plot:
-        plot_hexagon(hexagon, f"{output}_hexagon.png")
+        plot_hexagon(hexagon, f"{output}_hexagon.png", scan.names, scan.lattice)
         plot_path(scan, path, f"{output}_path.png")
         written += [f"{output}_hexagon.png", f"{output}_path.png"]
     click.echo("wrote " + ", ".join(written))
