@@ -154,7 +154,7 @@ def read_topology(path, types=None):
         universe = MDAnalysis.Universe(path)
     except Exception as err:  # MDAnalysis raises many kinds for a file it cannot parse
         raise TrajectoryError(f"--topology {path}: neither slidesim, ASE nor MDAnalysis reads "
-                              f"it ({type(err).__name__}: {err})") from None
+                              f"it ({type(err).__name__}: {_one_line(err)})") from None
     return _atoms_of_universe(universe, path, types)
 
 
@@ -278,7 +278,7 @@ def _xyz_atoms(path, topology, types):
         first = ase.io.read(path, index=0, format="extxyz")
     except Exception as err:  # ASE raises many kinds for a malformed file
         raise TrajectoryError(f"{path}: not readable as extended XYZ ({type(err).__name__}: "
-                              f"{err})") from None
+                              f"{_one_line(err)})") from None
     masses = first.arrays.get("masses")
     layer = first.arrays.get("layer")
     return Atoms(first.get_chemical_symbols(), masses, layer, "file")
@@ -308,7 +308,7 @@ def _mdanalysis_source(path, topology, types, dt):
         need = "" if topology is not None else \
             " (a coordinate-only file needs --topology, e.g. the LAMMPS data file)"
         raise TrajectoryError(f"{path}: MDAnalysis cannot read it ({type(err).__name__}: "
-                              f"{err}){need}") from None
+                              f"{_one_line(err)}){need}") from None
     if atoms is None:
         atoms = _atoms_of_universe(universe, path, types)
     trajectory = universe.trajectory
@@ -335,6 +335,11 @@ def _mdanalysis_source(path, topology, types, dt):
 
 
 # ------------------------------------------------------------------ the series
+
+
+def _one_line(err):
+    """An exception's message on one line (other libraries' messages may span several)."""
+    return " ".join(str(err).split())
 
 
 class _NoAttributes:

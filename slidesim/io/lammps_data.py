@@ -164,7 +164,7 @@ def read_lammps_data(path, types=None, layers=None, velocities=False, atom_style
         hint = ("name the atom style, e.g. 'atom_style charge'" if atom_style is None
                 else "check the Atoms section against LAMMPS's read_data format")
         raise LammpsDataError(f"{path}: not readable as a LAMMPS data file "
-                              f"({type(err).__name__}: {err}); {hint}") from None
+                              f"({type(err).__name__}: {' '.join(str(err).split())}); {hint}") from None
     atom_types = np.asarray(atoms.arrays["type"], dtype=np.int64)
     # the file's masses [g/mol = amu] exactly (ASE's unit conversion costs the last bits)
     type_masses = _numbered_section(path, "Masses", 1) if "Masses" in sections else None
