@@ -15,8 +15,8 @@ slidesim's own netCDF reader, from:
 - **anything MDAnalysis reads** (DCD, XTC, TRR, netCDF written by MDAnalysis or AMBER, ...),
   with the atoms described by ``--topology`` (a LAMMPS data file, any structure ASE reads, or a
   topology MDAnalysis reads) or, where the file itself names atom types, ``--types``. Times from
-  formats that store them (netCDF with a ``time`` variable, XTC, TRR, DCD, TNG, H5MD), else the
-  frame index x ``--dt``.
+  formats that store them in ps (netCDF with a ``time`` variable, XTC, TRR, TNG, H5MD), else
+  the frame index x ``--dt`` (also for DCD, whose time unit depends on its writer).
 
 A file with no times is refused unless ``--dt`` is given: a frame index is not a time.
 """
@@ -38,7 +38,8 @@ from slidesim.kernels.unwrap import unwrap_layer_centres
 TRAJECTORY_SUFFIXES = ("dcd", "xtc", "trr", "tng", "h5md", "trj", "mdcrd", "trz", "gsd", "pdb",
                        "gro", "xyz")
 #: MDAnalysis formats whose files store the time of each frame
-TIMED_FORMATS = ("NCDF", "XTC", "TRR", "DCD", "TNG", "H5MD")
+TIMED_FORMATS = ("NCDF", "XTC", "TRR", "TNG", "H5MD")  # not DCD: its time unit depends on
+# the program that wrote it (CHARMM's AKMA, LAMMPS's own), so it is not trusted
 
 
 def parse_type_map(text):
@@ -160,7 +161,10 @@ def read_topology(path, types=None):
 
 def _atoms_of_universe(universe, path, types):
     atoms = universe.atoms
-    if types is not None and hasattr(atoms, "types"):
+    if types is not None:
+        if not hasattr(atoms, "types"):
+            raise TrajectoryError(f"{path} names no atom types for --types to map; give "
+                                  "--topology (e.g. the LAMMPS data file)")
         return Atoms(_map_types(atoms.types, types, path))
     if hasattr(atoms, "elements") and all(e.strip() for e in atoms.elements):
         return Atoms([e.strip().capitalize() for e in atoms.elements])
