@@ -199,3 +199,24 @@ def test_type_maps_and_malformed_dumps_are_clear_errors(tmp_path):
                                        "--no-plots", "--out", str(tmp_path / "out")])
     assert result.exit_code == 2 and "slidesim: error:" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.lammps
+def test_dcd_needs_a_topology_and_dt(lammps_run, tmp_path):
+    """DCD (any writer's time unit): frames x --dt, atoms from --topology."""
+    MDAnalysis = pytest.importorskip("MDAnalysis")
+    frames = list(iter_lammps_dump(str(lammps_run / "dump.lammpstrj")))
+    universe = MDAnalysis.Universe.empty(64, trajectory=True)
+    path = str(tmp_path / "run.dcd")
+    with MDAnalysis.Writer(path, 64) as writer:
+        for frame in frames:
+            universe.trajectory.ts.positions = frame["positions"]
+            universe.trajectory.ts.dimensions = [*np.linalg.norm(frame["cell"], axis=1),
+                                                 90.0, 90.0, 120.0]
+            writer.write(universe)
+    with pytest.raises(TrajectoryError, match="stores no times.*--dt"):
+        read_any(path, topology=lammps_run / "system.data")
+    series = read_any(path, topology=lammps_run / "system.data", dt=0.005)
+    reference = read_any(lammps_run / "dump.lammpstrj")
+    np.testing.assert_allclose(series.time, reference.time, atol=1e-12)
+    np.testing.assert_allclose(series.sliding, reference.sliding, atol=2e-4)  # float32 file
