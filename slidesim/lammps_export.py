@@ -237,6 +237,29 @@ def field_lines(stage, index, timestep, efield):
     return lines, (["efield"] if efield else [])
 
 
+def minimize_lines(stage, index, timestep, efield):
+    """The lines of a minimisation stage (``stage NAME minimize fire ...``)."""
+    settings = stage.minimize
+    steps = int(settings["max_steps"])
+    lines = [f"# stage {stage.name}: minimisation; slidesim stops when every atom's force is "
+             f"below {settings['ftol']!r} eV/A, LAMMPS's ftol is the 2-norm of all forces"]
+    fields, field_ids = field_lines(stage, index, timestep, efield)
+    cell = settings.get("cell")
+    style = settings["style"]
+    if cell:
+        pressure = settings.get("pressure", 0.0)  # [bar], LAMMPS metal's pressure unit
+        couple = " couple xy" if cell == "iso" else ""
+        lines += [f"# the cell relaxes ({cell}, in-plane pressure {pressure!r} bar); LAMMPS's "
+                  "fix box/relax needs min_style cg",
+                  f"fix relax all box/relax x {pressure!r} y {pressure!r}{couple} scalexy yes "
+                  "vmax 0.001"]
+        style = "cg"
+    lines += fields + [f"min_style {style}",
+                       f"minimize 0.0 {settings['ftol']!r} {steps} {10 * steps}"]
+    lines += [f"unfix {fix_id}" for fix_id in (["relax"] if cell else []) + field_ids]
+    return lines
+
+
 def input_script(deck, type_elements, files, has_velocities, efield=False,
                  data_name="system.data"):
     """The text of in.lammps for the deck (see the module docstring)."""
@@ -272,8 +295,9 @@ def input_script(deck, type_elements, files, has_velocities, efield=False,
         lines += [f"dump trajectory all custom {dump_every} dump.lammpstrj {columns}",
                   f"dump_modify trajectory element {' '.join(type_elements)} sort id time yes "
                   "format float %.15g"]
-    if not has_velocities:
-        lines.append(f"velocity all create {deck.stages[0].t_start!r} {deck.seed} "
+    md_stages = [stage for stage in deck.stages if not getattr(stage, "minimize", None)]
+    if not has_velocities and md_stages and md_stages[0].t_start > 0:
+        lines.append(f"velocity all create {md_stages[0].t_start!r} {deck.seed} "
                      "dist gaussian mom yes")
     if deck.integrator.get("respa", 1) > 1:
         lines.append(f"# slidesim runs r-RESPA ({deck.integrator['respa']} inner steps); this "
@@ -283,6 +307,9 @@ def input_script(deck, type_elements, files, has_velocities, efield=False,
                      f"{data_name}")
     lines += ["", SCHEDULE_MARKER]
     for index, stage in enumerate(deck.stages, start=1):
+        if getattr(stage, "minimize", None):
+            lines += minimize_lines(stage, index, deck.timestep, efield)
+            continue
         fixes, ids = _thermostat_lines(deck, stage, index, deck.seed)
         fields, field_ids = field_lines(stage, index, deck.timestep, efield)
         lines.append(f"# stage {stage.name}: {stage.t_start:g} -> {stage.t_stop:g} K, "

@@ -211,3 +211,22 @@ def test_structures_outside_lammps_fixed_z_boundary_are_refused(tmp_path):
     deck = parse_deck(open(deck_path).read(), deck_path)
     with pytest.raises(ExportError, match="fixed z boundary"):
         export_lammps(deck, str(tmp_path / "x"))
+
+
+@pytest.mark.lammps
+def test_minimisation_stages_become_lammps_minimize(tmp_path):
+    """'stage NAME minimize fire' -> min_style fire + minimize; with the cell free, fix
+    box/relax (LAMMPS's needs min_style cg); LAMMPS runs the whole exported schedule."""
+    deck_path = write_deck(str(tmp_path), "bn-ilp", stages=(
+        "stage relax minimize fire ftol 1e-3 eV/A steps 30 cell iso\n"
+        "stage settle minimize fire steps 10\n"
+        "stage warm temperature 300 K steps 2\n"))
+    deck = parse_deck(open(deck_path).read(), deck_path)
+    folder = tmp_path / "lammps"
+    script = open(export_lammps(deck, str(folder))["input"]).read()
+    assert "fix relax all box/relax x 0.0 y 0.0 couple xy scalexy yes vmax 0.001\n" \
+           "min_style cg\nminimize 0.0 0.001 30 300\nunfix relax\n" in script
+    assert "min_style fire\nminimize 0.0 0.0001 10 100\n" in script
+    run_lammps(folder)
+    steps = thermo_rows(folder / "log.lammps")["Step"]
+    assert steps[0] == 0.0 and steps[-1] >= 2.0
