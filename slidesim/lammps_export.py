@@ -200,6 +200,9 @@ def _thermostat_lines(deck, stage, index, seed):
     t0, t1 = stage.t_start, stage.t_stop
     if name == "nve":
         return ["fix integrate all nve"], ["integrate"]
+    if name not in ("nose-hoover", "langevin"):
+        raise ExportError(f"integrator '{name}' has no LAMMPS counterpart slidesim writes yet "
+                          "(exportable: nve, nose-hoover, langevin)")
     if name == "langevin":
         damp = deck.integrator.get("damp", 100 * deck.timestep)
         return ["fix integrate all nve",
