@@ -18,7 +18,6 @@ import sys
 from slidesim import units
 from slidesim.fields.dipole import polarization_pC_per_m
 from slidesim.integrators import temperature
-from slidesim.io.checkpoint import write_checkpoint
 from slidesim.io.thermo import ThermoWriter
 from slidesim.io.topology import model_charges
 from slidesim.io.trajectory import TrajectoryWriter
@@ -157,7 +156,7 @@ class Checkpointer(Observer):
         return self.every > 0 and state.step % self.every == 0
 
     def observe(self, run, results=None, targets=None):
-        write_checkpoint(self.path, run.state, run.checkpoint_meta())
+        run.write_checkpoint()
 
 
 class ProgressBar(Observer):

@@ -197,6 +197,8 @@ class Simulation:
                                      for _ in range(state.n_replicas)],
                              integrator, FieldCoupling() if deck.born_charges else None,
                              respa=deck.integrator.get("respa", 1))
+        if self.restarted:  # the lists the run had, so the restart continues bit for bit
+            self.engine.build_lists_at(state)
         # the registry is found from the starting structure, also on restarts: the unwrapped
         # positions continue from it, so t stays continuous
         start = state.initial_positions
@@ -241,6 +243,7 @@ class Simulation:
                 "integrator": self.integrator.name, "model": self.model.name}
 
     def write_checkpoint(self):
+        self.state.neighbor_anchors = self.engine.list_anchors()
         write_checkpoint(self.checkpoint_path, self.state, self.checkpoint_meta())
 
     def evaluate(self):
@@ -293,16 +296,49 @@ class Simulation:
             try:
                 summary = self._loop(results, todo, observers, switching, checkpointer, bar, log)
                 self.write_checkpoint()
-            except (SimulationError, OSError) as err:
+            except SimulationError as err:
                 log.error(str(err))
                 raise
+            except (OSError, RuntimeError) as err:  # a full disk, a file system gone read-only
+                error = SimulationError(self._write_failed(err, log))
+                # the netCDF library cannot close a file whose write failed, and crashes when
+                # the interpreter shuts down: the command line ends such a run with os._exit
+                error.exit_now = True
+                raise error from None
             summary["summary"] = log.summary(self, summary)
         finally:
+            failed = sys.exc_info()[0] is not None
             for observer in observers + [switching, bar, log]:
-                if observer is not None:
+                if observer is None:
+                    continue
+                try:
                     observer.close()
+                except (OSError, RuntimeError):  # a full disk: the first error is the one to tell
+                    if not failed:
+                        raise
             self.folder.release()
         return summary
+
+    def _write_failed(self, err, log):
+        """The message for outputs that could not be written (and a try to log it)."""
+        from slidesim.io.checkpoint import run_progress
+
+        reason = getattr(err, "strerror", None) or str(err)
+        where = getattr(err, "filename", None)
+        try:
+            kept = run_progress(self.checkpoint_path)
+            last = (f"The last good checkpoint, {self.checkpoint_path}, is at step {kept.step}: "
+                    f"free space (or fix the folder) and continue with --restart "
+                    f"{self.checkpoint_path}")
+        except Exception:
+            last = "No checkpoint was written yet: free space and start the run again"
+        message = (f"writing the outputs failed at step {self.state.step}: {reason}"
+                   + (f" ({where})" if where else "") + f". {last}.")
+        try:
+            log.error(message)
+        except Exception:
+            pass
+        return message
 
     def _loop(self, results, todo, observers, switching, checkpointer, bar, log):
         state, schedule = self.state, self.schedule

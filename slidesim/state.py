@@ -116,6 +116,12 @@ class State:
 
     Observers' memory:
         switching: :class:`SwitchingRecord`, switching events and detector memories.
+
+    Neighbour lists:
+        neighbor_anchors: (R, L, N, 3) float64 [A] or None, the positions each of a replica's L
+            neighbour lists was last built from (in the model's request order), so that a
+            restart rebuilds the very same lists and continues bit for bit; None: lists are
+            built from the current positions.
     """
 
     positions: np.ndarray
@@ -137,6 +143,7 @@ class State:
     stage: int = 0
     stage_step: int = 0
     switching: SwitchingRecord = None
+    neighbor_anchors: np.ndarray = None
 
     def __post_init__(self):
         self.positions = np.ascontiguousarray(self.positions, dtype=np.float64)

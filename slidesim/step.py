@@ -32,6 +32,8 @@ With n = 1 this is velocity Verlet (and the Nose-Hoover chain) again.
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from slidesim.models.base import ModelResult
 from slidesim.models.model import Model
 
@@ -57,6 +59,28 @@ class Engine:
                              f"{self.respa}")
         if self.respa > 1 and self.fast is None:
             self.fast, self.slow = split_fast_slow(self.model)
+
+    def list_anchors(self):
+        """(R, L, N, 3): the positions every neighbour list was last built from (None when one
+        was never built), for :attr:`State.neighbor_anchors`."""
+        anchors = [[nl.reference_positions for nl in lists.values()]
+                   for lists in self.neighbor_lists]
+        if any(a is None for per_replica in anchors for a in per_replica):
+            return None
+        return np.array(anchors)
+
+    def build_lists_at(self, state):
+        """Build every neighbour list from ``state.neighbor_anchors`` (a restart), so that the
+        lists, and with them every sum over pairs, are those of the run that wrote the state.
+        Does nothing without anchors or when they do not fit the lists."""
+        anchors = state.neighbor_anchors
+        shape = (state.n_replicas, len(self.neighbor_lists[0]), state.n_atoms, 3)
+        if anchors is None or anchors.shape != shape:
+            return False
+        for per_replica, lists in zip(anchors, self.neighbor_lists):
+            for anchor, nl in zip(per_replica, lists.values()):
+                nl.build(anchor, state.cell, state.layer)
+        return True
 
     def update_lists(self, state):
         """Neighbour lists of every replica brought up to date (rebuilt where needed)."""

@@ -218,3 +218,44 @@ def test_the_coercive_search_counts_only_switches_to_the_target():
     assert switched(summary)
     assert switched({"status": "done", "replicas": 1,
                      "events": [{"replica": 0, "start": "AB", "end": "BA"}]})
+
+
+# ---- restarts: bit for bit, after kills and a full disk ----------------------------------------
+
+def test_a_restart_continues_bit_for_bit_in_every_thermo_column(tmp_path):
+    """The checkpoint carries the positions the neighbour lists were built from, so a restart
+    sums the same pairs in the same order: every float64 thermo column equals the straight run."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    for folder in (straight, split):
+        folder.mkdir()
+        (folder / "run.in").write_text(DECK.format(output="out").replace(
+            "steps 20", "steps 60").replace("checkpoint every 10", "checkpoint every 7"))
+    assert slidesim("run", "run.in", cwd=straight).returncode == 0
+    first = slidesim("run", "run.in", "--steps", "45", cwd=split)
+    assert first.returncode == 0, first.stderr
+    # the lists were built long before step 45 (the atoms move less than skin/2 in 45 fs at
+    # 300 K), so rebuilding them from step-45 positions would change the sums' round-off
+    second = slidesim("run", "run.in", "--restart", "out/checkpoint.npz", cwd=split)
+    assert second.returncode == 0, second.stderr
+    assert (split / "out" / "thermo.csv").read_text() == \
+        (straight / "out" / "thermo.csv").read_text()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the disk-full trial mounts a tmpfs (root only)")
+def test_kill_and_disk_full_soak(tmp_path):
+    """validation/kill_soak.py in small: SIGKILL/SIGTERM/SIGINT during runs (one during
+    checkpoint rotation) and a full disk; outputs stay readable, restarts end identical."""
+    import json
+
+    script = os.path.join(os.path.dirname(__file__), "..", "validation", "kill_soak.py")
+    result = subprocess.run([sys.executable, script, "--out", str(tmp_path), "--trials", "2",
+                             "--disk-full", "1", "--seed", "3"], capture_output=True, text=True,
+                            timeout=900, env=dict(os.environ, NUMBA_NUM_THREADS="1"))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["kill_trials"] == 2 and summary["kill_during_rotation"] == 1
+    assert summary["kill_restarts_identical"] == 2, summary["records"]
+    assert summary["tracebacks"] == 0, summary["records"]
+    if summary["disk_full_trials"]:  # a tmpfs could be mounted
+        assert summary["disk_full_clean_stops"] == 1, summary["records"]
+        assert summary["disk_full_restarts_identical"] == 1, summary["records"]
+    assert result.returncode == 0, result.stdout[-2000:]

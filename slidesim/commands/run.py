@@ -63,6 +63,11 @@ def run(deck, check, restart, steps, threads, progress, overwrite):
     try:
         result = simulation.run(max_steps=steps)
     except SimulationError as err:
+        if getattr(err, "exit_now", False):  # outputs that could not be written (a full disk)
+            click.echo(f"slidesim: error: {err}", err=True)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)
         fail(str(err))
     click.echo(f"{result['summary']}\noutput in {result['output']} (log.txt has the deck, "
                f"progress and this summary); checkpoint {result['checkpoint']}", err=True)
