@@ -42,13 +42,19 @@ class SimulationError(RuntimeError):
 
 
 def temperature_limit(deck):
-    """The deck's ``limit temperature`` [K], else 10 x its highest target + 1000 K."""
+    """The deck's ``limit temperature`` [K], else 10 x its highest temperature (stage targets
+    and the starting ``velocities``) + 1000 K."""
     if deck.temperature_limit is not None:
         return deck.temperature_limit
-    return 10.0 * max(max(s.t_start, s.t_stop) for s in deck.stages) + 1000.0
+    hottest = max(max(s.t_start, s.t_stop) for s in deck.stages)
+    if deck.velocities is not None:
+        hottest = max(hottest, deck.velocities)
+    return 10.0 * hottest + 1000.0
 
 
-def _last_good(checkpoint_path):
+def last_good_checkpoint(checkpoint_path):
+    """'The last good checkpoint is PATH' where one exists, else 'No checkpoint was written
+    yet' (messages never name a checkpoint that is not there)."""
     import os
 
     if checkpoint_path and os.path.exists(checkpoint_path):
@@ -65,7 +71,7 @@ def check_replica(state, replica, result, limits, checkpoint_path, old_positions
     if not isinstance(limits, Limits):
         limits = Limits(float(limits))
     where = f"at step {state.step} (replica {replica})"
-    good = _last_good(checkpoint_path)
+    good = last_good_checkpoint(checkpoint_path)
     if not (np.isfinite(result.energy) and np.isfinite(result.forces).all()):
         raise SimulationError(
             f"non-finite energy or forces {where}: the system blew up. {good}; try a smaller "

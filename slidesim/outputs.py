@@ -28,7 +28,7 @@ LOCK_NAME = ".slidesim.lock"
 
 #: the files one run writes in its folder (glob patterns)
 RUN_FILES = ("checkpoint.npz", "checkpoint.npz.prev", "thermo.csv", "thermo.r*.csv", "traj.nc",
-             "traj.r*.nc", "events.json", "log.txt")
+             "traj.r*.nc", "traj*.lammpsdump", "events.json", "log.txt")
 
 #: files whose presence means the folder holds a run
 EVIDENCE = ("checkpoint.npz", "checkpoint.npz.prev", "traj.nc", "thermo.csv")

@@ -29,7 +29,8 @@ from slidesim import units
 from slidesim.analysis.lattice import HexLattice, infer_lattice
 from slidesim.deck import Deck
 from slidesim.fields.coupling import DipoleTerm, FieldCoupling
-from slidesim.guards import Limits, SimulationError, StopSignals, check_replica
+from slidesim.guards import (Limits, SimulationError, StopSignals, check_replica,
+                             last_good_checkpoint)
 from slidesim.io.checkpoint import read_checkpoint, write_checkpoint
 from slidesim.io.structures import read_structure
 from slidesim.kernels.integrators import kinetic_energy, remove_momentum
@@ -252,8 +253,8 @@ class Simulation:
             return self.engine.evaluate(self.state, self.schedule.now(self.state).field)
         except ValueError as err:
             raise SimulationError(
-                f"the model failed at step {self.state.step}: {err}. The last good checkpoint "
-                f"is {self.checkpoint_path}.") from None
+                f"the model failed at step {self.state.step}: {err}. "
+                f"{last_good_checkpoint(self.checkpoint_path)}.") from None
 
     # ---- the run --------------------------------------------------------------------------
     def run(self, max_steps=None):
@@ -363,8 +364,8 @@ class Simulation:
                     results = advance(self.engine, state, results, targets)
                 except ValueError as err:
                     raise SimulationError(
-                        f"the model failed at step {state.step}: {err}. The last good "
-                        f"checkpoint is {self.checkpoint_path}.") from None
+                        f"the model failed at step {state.step}: {err}. "
+                        f"{last_good_checkpoint(self.checkpoint_path)}.") from None
                 schedule.advance(state)
                 # a stage's first step may change the target temperature, and with it the
                 # thermostat's energy: the conserved energy is compared within stages only

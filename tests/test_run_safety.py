@@ -259,3 +259,23 @@ def test_kill_and_disk_full_soak(tmp_path):
         assert summary["disk_full_clean_stops"] == 1, summary["records"]
         assert summary["disk_full_restarts_identical"] == 1, summary["records"]
     assert result.returncode == 0, result.stdout[-2000:]
+
+
+def test_the_nve_temperature_guard_counts_the_starting_velocities(tmp_path):
+    """An NVE deck started at 3000 K (stages without targets) is not a blow-up at step 0."""
+    from slidesim.guards import temperature_limit
+
+    text = ("system bilayer material BN cells 2 2 stacking BA\ntimestep 0.5 fs\nintegrator nve\n"
+            "velocities 3000 K\noutput out\nstage run steps 10\n")
+    assert temperature_limit(parse_deck(text, "nve.in")) == 31000.0
+    (tmp_path / "nve.in").write_text(text)
+    result = slidesim("run", "nve.in", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_messages_never_name_a_checkpoint_that_does_not_exist(tmp_path):
+    from slidesim.guards import last_good_checkpoint
+
+    assert last_good_checkpoint(str(tmp_path / "checkpoint.npz")) == "No checkpoint was written yet"
+    (tmp_path / "checkpoint.npz").write_bytes(b"x")
+    assert str(tmp_path) in last_good_checkpoint(str(tmp_path / "checkpoint.npz"))
