@@ -19,6 +19,7 @@ class LazyGroup(click.Group):
         "fit": "slidesim.commands.validate:fit",
         "landscape": "slidesim.commands.landscape:landscape_command",
         "model": "slidesim.commands.model:model",
+        "neb": "slidesim.commands.neb:neb",
         "profile": "slidesim.commands.profile:profile",
         "run": "slidesim.commands.run:run",
         "sweep": "slidesim.commands.sweep:sweep",
