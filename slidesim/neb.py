@@ -39,7 +39,7 @@ def material_of(model, material=None):
     from slidesim.catalog import model_entry
 
     if material is not None:
-        monolayer(material)
+        model_entry(model).check_species(monolayer(material).species)
         return material
     species = model_entry(model).species
     if species is None:
@@ -157,9 +157,9 @@ def sliding_neb(model="bn-dft", material=None, cells=(1, 1), n_images=11, field_
     from slidesim.rigid import RigidBilayer
 
     material = material_of(model, material)
-    if n_images < 3:
-        raise ValueError(f"a path needs at least 3 images (both ends and one between), got "
-                         f"{n_images}")
+    if n_images < 5:
+        raise ValueError(f"a climbing-image path needs at least 5 images (both ends and three "
+                         f"between), got {n_images}")
     mono = monolayer(material)
     start_name, end_name = mono.stackings[1], mono.stackings[3]
     entry = model_entry(model)

@@ -43,8 +43,8 @@ def neb(model_name, model_path, material, cells, images, field_vector, fmax, ste
 
     from slidesim.neb import plot_path, sliding_neb
 
-    if images < 3:
-        raise click.BadParameter("use at least 3 images", param_hint="--images")
+    if images < 5:
+        raise click.BadParameter("use at least 5 images", param_hint="--images")
     if min(cells) < 1:
         raise click.BadParameter("cells must be at least 1 1", param_hint="--cells")
     if not fmax > 0:
