@@ -6,7 +6,10 @@ names the file, the line and the fix.
 """
 
 import difflib
+import math
+import os
 import re
+import tempfile
 from dataclasses import dataclass, field
 
 #: unit name -> (kind, factor to slidesim's unit of that kind)
@@ -28,16 +31,28 @@ BASE_UNITS = {"time": ("ps", False), "length": ("A", True), "temperature": ("K",
 
 
 class DeckError(ValueError):
-    """A problem in a deck, located at a file and line, with the fix."""
+    """A problem in a deck, located at a file and line (``line_no`` None: the deck as a whole),
+    with the fix. The message is one line, ``FILE:LINE: what is wrong; fix: what to write``, as
+    the command line prints it; ``text`` (the offending line) is kept as an attribute."""
 
     def __init__(self, path, line_no, text, message, fix=None):
-        self.path, self.line_no, self.text, self.fix = path, line_no, text, fix
-        msg = f"{path}:{line_no}: {message}"
-        if text is not None:
-            msg += f"\n    {text.strip()}"
+        self.path, self.line_no, self.text, self.message, self.fix = (path, line_no, text,
+                                                                      message, fix)
+        msg = f"{path}:{line_no}: {message}" if line_no else f"{path}: {message}"
         if fix:
-            msg += f"\n  fix: {fix}"
+            msg += f"; fix: {fix}"
         super().__init__(msg)
+
+
+#: bounds that keep a deck's mistakes from exhausting memory or running for ever; far beyond
+#: any real run (a Curie ladder is ~100 stages of 10^5 steps on ~10^4 atoms)
+MAX_DECK_LINES = 100_000      # lines after loops are expanded
+MAX_CELLS = 1_000_000         # n1 x n2 primitive cells of a built bilayer
+MAX_REPLICAS = 10_000
+MAX_STEPS = 10**12            # steps of one stage
+MAX_TIMESTEP = 0.1            # [ps]: 100 fs, beyond any MD timestep
+MAX_SKIN = 10.0               # [A]
+MAX_CHAIN = 100               # Nose-Hoover chain length, loops and r-RESPA inner steps
 
 
 @dataclass
@@ -92,6 +107,8 @@ class Deck:
     limits: dict = field(default_factory=dict)
     born_charges: str = None
     stages: list = field(default_factory=list)
+    #: keyword -> the line it is (first) declared on, for messages about it
+    lines: dict = field(default_factory=dict)
 
     @property
     def total_steps(self):
@@ -108,10 +125,11 @@ SCHEMA = {
                "atom_style": "str"},
     "model": {"_": None, "spring": "stiffness", "tersoff": "str", "path": "str", "device": "str",
               "dtype": "str",
-              "ilp": "str"},
+              "ilp": "str", "sw": "str"},
     "timestep": {"_value": "time"},
     "integrator": {"_": ("nve", "nose-hoover", "langevin"), "tdamp": "time", "chain": "int",
-                   "loops": "int", "damp": "time", "respa": "int"},
+                   "loops": "int", "damp": "time", "respa": "int",
+                   "pressure": "pressure", "pdamp": "time", "pchain": "int"},
     "seed": {"_value": "int"},
     "replicas": {"_value": "int"},
     "velocities": {"_value": "temperature"},
@@ -134,8 +152,23 @@ SCHEMA = {
 }
 
 
+#: what a LAMMPS user's keywords are in a deck
+KEYWORD_HINTS = {
+    "fix": "thermostats are set by 'integrator', e.g. 'integrator nose-hoover tdamp 100 fs'",
+    "thermostat": "thermostats are set by 'integrator', e.g. 'integrator langevin tdamp 100 fs'",
+    "run": "a run is its list of stages, e.g. 'stage heat temperature 300 K steps 1000'",
+    "units": "slidesim always works in LAMMPS metal units; write the unit after each number",
+    "pair_style": "the force field is 'model NAME', e.g. 'model bn-ilp'",
+    "read_data": "read a structure with 'system file path FILE'",
+    "velocity": "write 'velocities 300 K'",
+    "dump": "write e.g. 'trajectory every 1000'",
+    "thermo_style": "write e.g. 'thermo every 100'",
+}
+
+
 def _suggest(word, choices):
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    same = [c for c in choices if c.lower() == str(word).lower()]
+    close = same or difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else f"choose from: {', '.join(choices)}"
 
 
@@ -151,8 +184,16 @@ def _number(line, token, what, integer=False):
     try:
         value = float(token)
     except ValueError:
+        glued = re.fullmatch(r"([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)([A-Za-z].*)", token)
+        if glued:
+            raise line.error(f"{what} needs a number, got '{token}'",
+                             f"put a space between the number and its unit: "
+                             f"'{glued.group(1)} {glued.group(2)}'") from None
         raise line.error(f"{what} needs a number, got '{token}'",
-                         f"write a number, e.g. '{what} 300'") from None
+                         f"write a number in place of '{token}'") from None
+    if not math.isfinite(value):
+        raise line.error(f"{what} needs a finite number, got '{token}'",
+                         f"write an ordinary number in place of '{token}'")
     if integer:
         if value != int(value):
             raise line.error(f"{what} needs a whole number, got '{token}'")
@@ -169,8 +210,8 @@ def _quantity(line, tokens, pos, kind, what):
     if pos + 1 < len(tokens) and tokens[pos + 1] in UNITS:
         unit_kind, factor = UNITS[tokens[pos + 1]]
         if unit_kind != kind:
-            raise line.error(f"{what} is a {kind}, but '{tokens[pos + 1]}' is a unit of {unit_kind}",
-                             f"use a {kind} unit: "
+            raise line.error(f"{what} is {_a(kind)}, but '{tokens[pos + 1]}' is a unit of {unit_kind}",
+                             f"use {_a(kind)} unit: "
                              f"{', '.join(u for u, (k, _) in UNITS.items() if k == kind)}")
         return value * factor, pos + 2
     if pos + 1 < len(tokens) and _looks_like_unit(tokens[pos + 1]):
@@ -179,6 +220,10 @@ def _quantity(line, tokens, pos, kind, what):
     if not bare_ok:
         raise line.error(f"{what} needs a unit", f"write e.g. '{what} {_example(kind)}'")
     return value, pos + 1
+
+
+def _a(kind):
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
 
 
 def _looks_like_unit(token):
@@ -212,6 +257,10 @@ def _parse_options(line, keyword, tokens):
         if pos < len(tokens):
             raise line.error(f"unexpected '{' '.join(tokens[pos:])}' after '{keyword}' value")
         return out
+    if not tokens and "_" not in spec and spec:
+        options = [k for k in spec if not k.startswith("_")]
+        raise line.error(f"'{keyword}' needs an option: {', '.join(options)}",
+                         f"write e.g. '{keyword} {options[0]} {_example(spec[options[0]])}'")
     if "_" in spec:
         if not tokens:
             allowed = spec["_"]
@@ -226,6 +275,8 @@ def _parse_options(line, keyword, tokens):
         if name not in spec or name.startswith("_"):
             options = [k for k in spec if not k.startswith("_")]
             raise line.error(f"unknown option '{name}' for '{keyword}'", _suggest(name, options))
+        if name in out:
+            raise line.error(f"'{name}' is given twice on this line", "keep one of the two")
         kind = spec[name]
         pos += 1
         if pos >= len(tokens) and kind != "bool":
@@ -328,6 +379,10 @@ def _expand_loops(lines):
             raise line.error("'loop' without a matching 'end'", "close the loop with a line 'end'")
         var, values = _loop_values(line, tokens)
         body = _expand_loops(lines[pos + 1:close])
+        if len(out) + len(body) * len(values) > MAX_DECK_LINES:
+            raise line.error(f"this loop expands to {len(body) * len(values)} lines; a deck "
+                             f"expands to at most {MAX_DECK_LINES}",
+                             "use fewer values (a larger step) or fewer lines in the loop")
         pattern = re.compile(r"\$\{" + var + r"\}|\$" + var + r"\b")
         for value in values:
             text = f"{value:g}"
@@ -350,6 +405,9 @@ def _loop_values(line, tokens):
         raise line.error(f"loop step {step:g} never goes from {start:g} to {stop:g}",
                          "use a negative step to count down, e.g. 'step -50'")
     count = int(round((stop - start) / step + 1e-9)) + 1
+    if count > MAX_DECK_LINES:  # counted before any value is made: memory stays bounded
+        raise line.error(f"loop {var} has {count} values; a loop takes at most "
+                         f"{MAX_DECK_LINES}", "use a larger step")
     values = [start + k * step for k in range(count)]
     return var, values
 
@@ -359,14 +417,94 @@ def read_deck(path, variables=None):
 
     variables: optional dict NAME -> value substituted for $NAME / ${NAME} everywhere in the
     deck (as a loop variable would be), e.g. by a sweep over temperatures.
+
+    Beyond :func:`parse_deck`, the files the deck names are checked: the structure of
+    ``system file`` and the model's files exist (beside the deck), and the output folder can be
+    written (a probe file is made and removed there; the folder itself is not created).
     """
-    with open(path) as f:
-        text = f.read()
-    return parse_deck(text, str(path), variables)
+    path = str(path)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except IsADirectoryError:
+        raise DeckError(path, None, None, "is a folder, not a deck",
+                        "give the deck file, e.g. inputs/bn_heat.in") from None
+    except OSError as err:
+        raise DeckError(path, None, None, f"cannot read the deck: {err.strerror}") from None
+    deck = parse_deck(decode_deck(data, path), path, variables)
+    check_deck_files(deck)
+    return deck
+
+
+def check_deck_files(deck):
+    """DeckError, at the line that names it, for a file the deck reads that is missing, a
+    folder or empty (``system file``, the model's files; relative paths are beside the deck),
+    and for an output folder that cannot be written (relative to the current directory)."""
+    here = os.path.dirname(os.path.abspath(deck.path))
+    named = []
+    if deck.system.get("kind") == "file":
+        named.append(("structure file", deck.system["path"], deck.system.get("line")))
+    for key in ("path", "tersoff", "ilp", "sw"):
+        if key in deck.model:
+            named.append((f"model file ({key})", deck.model[key], deck.model.get("line")))
+    for what, name, line in named:
+        where = os.path.join(here, name)
+        problem = (None if os.path.isfile(where) and os.path.getsize(where) > 0 else
+                   "not found" if not os.path.exists(where) else
+                   "is a folder, not a file" if os.path.isdir(where) else
+                   "is empty" if os.path.isfile(where) else None)
+        if problem:
+            raise DeckError(deck.path, line or None, None, f"{what} {name} {problem}",
+                            "check the path (relative paths are read beside the deck)")
+    problem = output_problem(deck.output)
+    if problem:
+        raise DeckError(deck.path, deck.lines.get("output"), None,
+                        f"the output folder {deck.output} {problem}",
+                        "choose another folder with 'output FOLDER'")
+
+
+def output_problem(folder):
+    """Why the output folder ``folder`` cannot be written (None if it can): a path under a
+    regular file, an existing file, a folder where files cannot be made (read-only, /proc).
+    Probes with a file made and removed in the deepest existing folder on the path."""
+    folder = os.path.abspath(folder)
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return ("is not a folder: it is a file" if existing == folder else
+                f"is not a folder: {existing} on its path is a file")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".slidesim-probe-"):
+            pass
+    except OSError as err:
+        return f"cannot be written ({existing}: {err.strerror or err})"
+    return None
+
+
+def decode_deck(data, path="<deck>"):
+    """The text of a deck file's bytes ``data``: UTF-8 (a leading byte-order mark is dropped by
+    :func:`parse_deck`); DeckError at the line of the first byte that is not UTF-8 text."""
+    if b"\0" in data:
+        line = data[:data.index(b"\0")].count(b"\n") + 1
+        raise DeckError(path, line, None, "not a text file: it holds NUL bytes (binary data, "
+                        "or UTF-16 text)", "give a plain-text deck saved as UTF-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise DeckError(path, line, None, f"not UTF-8 text (byte 0x{data[err.start]:02x}; "
+                        "Latin-1 or another encoding?)",
+                        "save the deck as UTF-8 (or keep it to plain ASCII)") from None
 
 
 def parse_deck(text, path="<deck>", variables=None):
     """Parse deck text (``path`` only names it in errors); ``variables`` as in read_deck."""
+    if text.startswith("\ufeff"):  # a byte-order mark, as editors on Windows write
+        text = text[1:]
+    if not text.strip():
+        raise DeckError(path, None, None, "the deck is empty",
+                        "start from an example deck, e.g. inputs/bn_heat.in (docs/decks.md)")
     raw = []
     patterns = [(re.compile(r"\$\{" + re.escape(name) + r"\}|\$" + re.escape(name) + r"\b"),
                  value if isinstance(value, str) else f"{value:g}")
@@ -384,8 +522,8 @@ def parse_deck(text, path="<deck>", variables=None):
         tokens = _file_path_first(line.text.split())
         keyword = tokens[0]
         if keyword not in SCHEMA or keyword in ("loop", "end"):
-            raise line.error(f"unknown keyword '{keyword}'",
-                             _suggest(keyword, [k for k in SCHEMA if k not in ("end",)]))
+            raise line.error(f"unknown keyword '{keyword}'", KEYWORD_HINTS.get(
+                keyword, _suggest(keyword, [k for k in SCHEMA if k not in ("end",)])))
         if keyword in ("$",) or "$" in line.text:
             raise line.error("unexpanded variable", "variables are set by an enclosing 'loop'")
         options = _parse_options(line, keyword, tokens[1:])
@@ -394,6 +532,7 @@ def parse_deck(text, path="<deck>", variables=None):
                 raise line.error(f"'{keyword}' is given twice (first on line {seen[keyword]})",
                                  "keep one of the two lines")
             seen[keyword] = line.number
+        deck.lines.setdefault(keyword, line.number)
         _apply(deck, keyword, options, line, stage_lines)
     _finish(deck, stage_lines, path)
     return deck
@@ -406,22 +545,36 @@ def _apply(deck, keyword, options, line, stage_lines):
         if deck.system["kind"] == "file" and "path" not in deck.system:
             raise line.error("'system file' needs a path", "write 'system file path structure.extxyz'")
         _check_file_options(deck.system, line)
+        _check_bilayer_options(deck.system, line)
     elif keyword == "model":
         deck.model = dict(options, name=options.pop("_"), line=line.number)
+        if "spring" in deck.model and not deck.model["spring"] > 0:
+            raise line.error("the spring constant must be positive",
+                             "write e.g. 'spring 5 eV/A^2'")
+        if deck.model.get("dtype", "float64") not in ("float32", "float64"):
+            raise line.error(f"unknown dtype '{deck.model['dtype']}'",
+                             "choose from: float32, float64")
     elif keyword == "timestep":
         if value <= 0:
             raise line.error("the timestep must be positive", "write e.g. 'timestep 1 fs'")
+        if value > MAX_TIMESTEP:
+            raise line.error(f"a timestep of {value * 1e3:g} fs is far beyond molecular dynamics "
+                             f"(at most {MAX_TIMESTEP * 1e3:g} fs)", "write e.g. 'timestep 1 fs'")
         deck.timestep = value
     elif keyword == "integrator":
-        if options.get("respa", 1) < 1:
-            raise line.error("respa is the number of inner steps per timestep, at least 1",
-                             "write e.g. 'respa 2' (timestep 2 fs: intralayer terms every 1 fs)")
-        deck.integrator = dict(options, name=options.pop("_"), line=line.number)
+        deck.integrator = dict(_integrator_options(line, options), line=line.number)
+        _check_barostat(line, deck.integrator)
     elif keyword == "seed":
+        if not 0 <= value < 2**63:
+            raise line.error(f"the seed must be a whole number 0 or more (below 2^63), got "
+                             f"{value}", "write e.g. 'seed 12345'")
         deck.seed = value
     elif keyword == "replicas":
         if value < 1:
             raise line.error("at least one replica is needed", "write 'replicas 1'")
+        if value > MAX_REPLICAS:
+            raise line.error(f"{value} replicas: a run holds at most {MAX_REPLICAS}",
+                             "run more replicas as a sweep over seeds (slidesim sweep --seeds)")
         deck.replicas = value
     elif keyword == "velocities":
         if value < 0:
@@ -431,6 +584,10 @@ def _apply(deck, keyword, options, line, stage_lines):
         deck.skin = options.get("skin", deck.skin)
         if deck.skin < 0:
             raise line.error("the neighbour skin cannot be negative", "write 'neighbor skin 1 A'")
+        if deck.skin > MAX_SKIN:
+            raise line.error(f"a neighbour skin of {deck.skin:g} A is too large (at most "
+                             f"{MAX_SKIN:g} A): every list would hold far too many pairs",
+                             "write e.g. 'neighbor skin 1 A'")
     elif keyword == "output":
         deck.output = value
     elif keyword in ("trajectory", "thermo", "checkpoint"):
@@ -456,6 +613,73 @@ def _apply(deck, keyword, options, line, stage_lines):
         stage_lines.append((line, options))
 
 
+#: options of each integrator (LAMMPS's fix nvt takes Tdamp, fix langevin its damp: slidesim
+#: calls both damping times ``tdamp``; Langevin's older ``damp`` still works)
+INTEGRATOR_OPTIONS = {"nve": ("respa",), "nose-hoover": ("tdamp", "chain", "loops", "respa",
+                                                           "pressure", "pdamp", "pchain"),
+                      "langevin": ("tdamp", "damp", "respa")}
+
+
+def _integrator_options(line, options):
+    """The integrator's options checked against its kind; Langevin's damping time under both
+    ``tdamp`` and ``damp`` [ps]."""
+    name = options.pop("_")
+    for key in options:
+        if key not in INTEGRATOR_OPTIONS[name]:
+            if name == "nve":
+                raise line.error(f"'{key}' does not apply to 'integrator nve', which has no "
+                                 "thermostat", "remove it, or choose 'integrator nose-hoover' "
+                                 "or 'integrator langevin'")
+            if key == "damp":
+                raise line.error("'damp' does not apply to 'integrator nose-hoover'",
+                                 "its damping time is 'tdamp', e.g. 'tdamp 100 fs'")
+            raise line.error(f"'{key}' does not apply to 'integrator {name}'",
+                             f"'{key}' belongs to 'integrator nose-hoover'; Langevin takes "
+                             "'tdamp' (its damping time) and 'respa'")
+    if "tdamp" in options and "damp" in options:
+        raise line.error("Langevin's damping time is given as 'tdamp' and as 'damp', not both",
+                         "keep 'tdamp', e.g. 'tdamp 100 fs'")
+    for key in ("tdamp", "damp"):
+        if key in options and not options[key] > 0:
+            raise line.error(f"the damping time {key} must be positive",
+                             f"write e.g. '{key} 100 fs'")
+    for key in ("chain", "loops", "respa"):
+        if key in options and not 1 <= options[key] <= MAX_CHAIN:
+            what = {"chain": "the chain length", "loops": "the number of chain loops",
+                    "respa": "respa, the number of inner steps per timestep,"}[key]
+            raise line.error(f"{what} must be at least 1 and at most {MAX_CHAIN}",
+                             "write e.g. 'respa 2' (timestep 2 fs: intralayer terms every 1 fs)"
+                             if key == "respa" else f"write e.g. '{key} 3'")
+    if name == "langevin" and ("tdamp" in options or "damp" in options):
+        options["tdamp"] = options["damp"] = options.get("tdamp", options.get("damp"))
+    return dict(options, name=name)
+
+
+#: options that only a built bilayer takes (``system bilayer``)
+BILAYER_OPTIONS = ("material", "cells", "stacking", "lattice", "distance", "sliding", "vacuum")
+
+
+def _check_bilayer_options(system, line):
+    if system["kind"] == "file":
+        built = [k for k in BILAYER_OPTIONS if k in system]
+        if built:
+            raise line.error(f"'{built[0]}' applies to 'system bilayer' only",
+                             f"remove '{built[0]}': the file gives the structure")
+        return
+    if "path" in system:
+        raise line.error("'path' applies to 'system file' only",
+                         "write 'system file path FILE' to read a structure, or remove 'path'")
+    n1, n2 = system.get("cells", (1, 1))
+    if n1 < 1 or n2 < 1:
+        raise line.error(f"cells must be at least 1 1, got {n1} {n2}", "write e.g. 'cells 15 15'")
+    if n1 * n2 > MAX_CELLS:
+        raise line.error(f"cells {n1} {n2} is {n1 * n2} cells; a bilayer has at most "
+                         f"{MAX_CELLS}", "write e.g. 'cells 15 15'")
+    for key in ("lattice", "distance", "vacuum"):
+        if key in system and not system[key] > 0:
+            raise line.error(f"{key} must be positive", f"write e.g. '{key} {_example('length')}'")
+
+
 #: values of the ``system file`` options that take a word
 FILE_OPTION_VALUES = {"format": ("extxyz", "lammps-data"), "layers": ("molecule", "z"),
                       "velocities": ("from-file", "new"),
@@ -477,15 +701,18 @@ def _check_file_options(system, line):
 
 def _finish(deck, stage_lines, path):
     if not deck.system:
-        raise DeckError(path, 1, None, "the deck declares no system",
+        raise DeckError(path, None, None, "the deck declares no system",
                         "add e.g. 'system bilayer material BN cells 15 15 stacking BA'")
     if deck.timestep is None:
-        raise DeckError(path, 1, None, "the deck declares no timestep", "add 'timestep 1 fs'")
+        raise DeckError(path, None, None, "the deck declares no timestep", "add 'timestep 1 fs'")
     if not stage_lines:
-        raise DeckError(path, 1, None, "the deck has no stage",
+        raise DeckError(path, None, None, "the deck has no stage",
                         "add e.g. 'stage equilibrate temperature 300 K duration 10 ps'")
-    if not deck.model:
-        deck.model = {"name": "bn-ilp", "line": 0}
+    if not deck.model:  # the material's own model (bn-ilp for h-BN, mos2-ilp for MoS2)
+        from slidesim.structures import MONOLAYERS
+
+        material = MONOLAYERS.get(deck.system.get("material", "BN"))
+        deck.model = {"name": material.model if material else "bn-ilp", "line": 0}
     for line, options in stage_lines:
         if "minimize" in options or any(k in options for k in MINIMIZE_OPTIONS):
             deck.stages.append(_minimize_stage(line, options))
@@ -493,6 +720,8 @@ def _finish(deck, stage_lines, path):
         if "duration" in options and "steps" in options:
             raise line.error("give either 'duration' or 'steps', not both")
         if "duration" in options:
+            if options["duration"] < 0:
+                raise line.error("a duration cannot be negative", "write e.g. 'duration 10 ps'")
             exact = options["duration"] / deck.timestep
             n_steps = int(round(exact))
             if abs(exact - n_steps) > 1e-6 * max(1.0, exact):
@@ -504,6 +733,9 @@ def _finish(deck, stage_lines, path):
             raise line.error("a stage needs a duration", "add e.g. 'duration 10 ps' or 'steps 1000'")
         if n_steps <= 0:
             raise line.error("a stage must last at least one step")
+        if n_steps > MAX_STEPS:
+            raise line.error(f"a stage of {n_steps:.3g} steps: a stage takes at most "
+                             f"{MAX_STEPS:.0e} steps", "shorten the stage")
         if "temperature" not in options and deck.integrator["name"] != "nve":
             raise line.error("a stage needs a temperature", "add e.g. 'temperature 300 K'")
         t_start, t_stop = options.get("temperature", (0.0, 0.0))
@@ -525,6 +757,98 @@ def _finish(deck, stage_lines, path):
                         "keep one: the file's velocities or new ones at a temperature")
     if deck.born_charges is None and any(stage.has_field for stage in deck.stages):
         deck.born_charges = "registry"
+    _check_names(deck, path)
+
+
+def _check_names(deck, path):
+    """The model, material and stacking a deck names exist and fit together; DeckError at the
+    line that names them otherwise."""
+    from slidesim.catalog import CATALOG
+    from slidesim.geometry import stacking_fraction
+    from slidesim.structures import MONOLAYERS
+
+    def error(keyword, message, fix=None):
+        line = {"model": deck.model.get("line"), "system": deck.system.get("line")}.get(
+            keyword, deck.lines.get(keyword))
+        return DeckError(path, line or None, None, message, fix)
+
+    name = deck.model["name"]
+    entry = CATALOG.get(name)
+    if entry is None:
+        raise error("model", f"unknown model '{name}'", _suggest(name, list(CATALOG)))
+    options = [k for k in deck.model if k not in ("name", "line")]
+    accepted = _model_options(entry)
+    unknown = [k for k in options if accepted is not None and k not in accepted]
+    if unknown:
+        raise error("model", f"model '{name}' has no option '{unknown[0]}'",
+                    f"its options: {', '.join(accepted) or 'none'}")
+    if name == "torchscript" and "path" not in deck.model:
+        raise error("model", "the torchscript model needs its file", "write 'model torchscript "
+                    "path MODEL.pt' (see docs/ml_models.md)")
+    if deck.born_charges == "model" and name != "torchscript":
+        raise error("born_charges", f"'born_charges model': model '{name}' predicts no Born "
+                    "charges", "use 'born_charges registry' (the registry dipole fitted to the "
+                    "model)")
+    system = deck.system
+    if system["kind"] != "bilayer":
+        return
+    material = system.get("material", "BN")
+    mono = MONOLAYERS.get(material)
+    if mono is None:
+        raise error("system", f"unknown material '{material}'", _suggest(material, MONOLAYERS))
+    if "stacking" in system:
+        try:
+            stacking_fraction(system["stacking"])
+        except ValueError:
+            raise error("system", f"unknown stacking '{system['stacking']}'",
+                        _suggest(system["stacking"], mono.stackings)) from None
+    try:
+        entry.check_species(mono.species)
+    except ValueError as err:
+        raise error("model" if deck.model.get("line") else "system", str(err),
+                    f"use a model for {material}, e.g. 'model {mono.model}'") from None
+    distance = system.get("distance", entry.distance or mono.interlayer)
+    if system.get("vacuum", 40.0) <= distance + 10.0:
+        raise error("system", f"vacuum {system['vacuum']:g} A is too small for the bilayer: the "
+                    f"cell height must exceed the interlayer distance {distance:g} A + 10 A",
+                    "leave vacuum out (40 A) or write e.g. 'vacuum 40 A'")
+
+
+def _model_options(entry):
+    """The options the factory of catalog ``entry`` takes, or None when it cannot be imported
+    (the model's own error then comes when it is built)."""
+    import inspect
+
+    try:
+        factory = entry.factory
+    except ImportError:
+        return None
+    return [p for p in inspect.signature(factory).parameters
+            if p not in ("species_names", "state", "options")]
+
+
+def _check_barostat(line, integrator):
+    """The in-plane barostat's options (``integrator nose-hoover ... pressure P pdamp D
+    [pchain M]``, slidesim.barostat): with Nose-Hoover only, not under r-RESPA."""
+    given = [k for k in ("pressure", "pdamp", "pchain") if k in integrator]
+    if not given:
+        return
+    if "pressure" not in integrator:
+        raise line.error(f"'{given[0]}' belongs to the barostat, which needs its pressure",
+                         "add e.g. 'pressure 0 GPa pdamp 1 ps'")
+    if integrator["name"] != "nose-hoover":
+        raise line.error(f"the barostat ('pressure') comes with 'integrator nose-hoover', not "
+                         f"'{integrator['name']}'",
+                         "write e.g. 'integrator nose-hoover tdamp 100 fs pressure 0 GPa "
+                         "pdamp 1 ps'")
+    if integrator.get("respa", 1) > 1:
+        raise line.error("the barostat does not run under r-RESPA",
+                         "remove 'respa' (or 'pressure')")
+    if "pdamp" in integrator and not integrator["pdamp"] > 0:
+        raise line.error("pdamp must be positive", "write e.g. 'pdamp 1 ps'")
+    if not 0 <= integrator.get("pchain", 3) <= 100:
+        raise line.error("pchain must be 0 to 100 (links of the barostat's chain)",
+                         "write e.g. 'pchain 3'")
 
 
 #: conditions that end a stage early
@@ -595,6 +919,10 @@ def _stage_field(line, options):
     if ("field_par" in options or "field_par_rate" in options) and "field_angle" not in options:
         raise line.error("an in-plane field needs its direction",
                          "add 'field_angle 60 deg' (counterclockwise from +y)")
+    if "field_angle" in options and not ("field_par" in options or "field_par_rate" in options):
+        raise line.error("'field_angle' is the direction of an in-plane field, but the stage "
+                         "has no 'field_par' or 'field_par_rate'",
+                         "add e.g. 'field_par 0.1 V/A', or remove 'field_angle'")
     if "field_perp" in options:
         field[2] = options["field_perp"]
     if "field_perp_rate" in options:

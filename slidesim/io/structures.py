@@ -130,6 +130,13 @@ def read_structure(path, index=-1, format=None, types=None, layers=None, velocit
     except UnknownFileTypeError as err:
         raise ValueError(f"{path}: unknown structure format ({err}); give an extended XYZ "
                          "file, or a LAMMPS data file with 'format lammps-data'") from None
+    except MemoryError:
+        raise
+    except Exception as err:  # ASE's readers fail on bad files with any kind of exception
+        kind = format or "extended XYZ (or a format ASE recognises)"
+        raise ValueError(f"{path}: cannot read it as {kind}: {type(err).__name__}: "
+                         f"{' '.join(str(err).split())}; check the file, or give its format "
+                         "with 'format'") from None
     if layers == "z" and "layer" in atoms.arrays:
         del atoms.arrays["layer"]
     state = atoms_to_state(atoms, source=path)
