@@ -78,6 +78,16 @@ def build_integrator(deck):
     name = options["name"]
     if name == "nve":
         return integ.VelocityVerlet(deck.timestep)
+    if name == "nose-hoover" and "pressure" in options:  # in-plane NPT
+        from slidesim.barostat import NoseHooverBarostat
+
+        if deck.replicas > 1:
+            raise ValueError(f"{deck.path}:{options['line']}: the barostat changes the cell, "
+                             f"which the {deck.replicas} replicas share; use 'replicas 1'")
+        return NoseHooverBarostat(deck.timestep, options.get("tdamp", 100 * deck.timestep),
+                                  options.get("chain", 3), options.get("loops", 1),
+                                  options["pressure"], options.get("pdamp", 1000 * deck.timestep),
+                                  options.get("pchain", 3))
     if name == "nose-hoover":
         return integ.NoseHooverChain(deck.timestep, options.get("tdamp", 100 * deck.timestep),
                                      options.get("chain", 3), options.get("loops", 1))
@@ -136,7 +146,8 @@ def check_restart(deck, state, meta, integrator, path):
         problems.append("other species (or in another order)")
     elif not np.array_equal(state.layer, start.layer):
         problems.append("other layers")
-    cell_moves = any(s.minimize and s.minimize.get("cell") for s in deck.stages)
+    cell_moves = any(s.minimize and s.minimize.get("cell") for s in deck.stages) or \
+        "pressure" in deck.integrator  # minimisation with the cell, or NPT
     if not cell_moves and not np.allclose(state.cell, start.cell, rtol=1e-9, atol=1e-9):
         problems.append(f"another cell ({np.round(np.diag(state.cell), 4).tolist()} A, the deck "
                         f"{np.round(np.diag(start.cell), 4).tolist()} A)")

@@ -108,6 +108,12 @@ class State:
         field_work: (R,) float64 [eV], -sum of P.dE over the run (the work of a changing field),
             so that potential + kinetic - E.P + field_work (+ bath) is conserved.
 
+    Barostat (per replica; in-plane NPT, slidesim.barostat):
+        barostat: (R, 2) float64: eps [1], the log of the in-plane scale of the cell since the
+            start, and v_eps [1/ps], its rate (zeros without a barostat).
+        barostat_chain: (R, 3, Mp) float64, the barostat's Nose-Hoover chain (rows eta, eta_dot
+            [1/ps], eta_dotdot [1/ps^2]; Mp = 0 without a barostat).
+
     Progress:
         step: int, MD steps done since the start of the run.
         time: float [ps], simulated time since the start of the run.
@@ -144,6 +150,8 @@ class State:
     stage_step: int = 0
     switching: SwitchingRecord = None
     neighbor_anchors: np.ndarray = None
+    barostat: np.ndarray = None
+    barostat_chain: np.ndarray = None
 
     def __post_init__(self):
         self.positions = np.ascontiguousarray(self.positions, dtype=np.float64)
@@ -168,6 +176,8 @@ class State:
         self.field = _array(self.field, (r, 3))
         self.dipole = _array(self.dipole, (r, 3))
         self.field_work = _array(self.field_work, (r,))
+        self.barostat = _array(self.barostat, (r, 2))
+        self.barostat_chain = _array(self.barostat_chain, (r, 3, 0))
         if self.switching is None:
             self.switching = SwitchingRecord.fresh(r)
         if self.positions.shape != self.velocities.shape:
@@ -177,7 +187,8 @@ class State:
             if len(getattr(self, name)) != self.n_atoms:
                 raise ValueError(f"{name} has {len(getattr(self, name))} entries for "
                                  f"{self.n_atoms} atoms")
-        for name in ("nose_hoover", "bath_energy", "field", "dipole", "field_work"):
+        for name in ("nose_hoover", "bath_energy", "field", "dipole", "field_work",
+                     "barostat", "barostat_chain"):
             if len(getattr(self, name)) != r:
                 raise ValueError(f"{name} has {len(getattr(self, name))} rows for {r} replicas")
 
@@ -202,7 +213,8 @@ class State:
                      [dict(self.rng_states[0]) for _ in range(n_replicas)] if self.rng_states
                      else [], rep(self.field), rep(self.dipole), rep(self.field_work),
                      self.step, self.time, self.stage, self.stage_step,
-                     SwitchingRecord.fresh(n_replicas))
+                     SwitchingRecord.fresh(n_replicas),
+                     barostat=rep(self.barostat), barostat_chain=rep(self.barostat_chain))
 
 
 def _array(value, shape):

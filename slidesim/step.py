@@ -151,9 +151,14 @@ def step(engine, state, results, targets):
     Does not count the step (``Schedule.advance`` does)."""
     integrator, t_target = engine.integrator, targets.temperature
     old_positions = state.positions.copy() if engine.coupling is not None else None
+    see = getattr(integrator, "see", None)  # a barostat (slidesim.barostat) reads the virial
+    if see is not None:
+        see(results)
     for r in range(state.n_replicas):
         integrator.first_half(state, r, results[r].forces, t_target)
     new = engine.evaluate(state, targets.field, results, old_positions)
+    if see is not None:
+        see(new)
     for r in range(state.n_replicas):
         integrator.second_half(state, r, new[r].forces, t_target)
     return new
