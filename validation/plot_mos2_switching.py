@@ -50,7 +50,7 @@ def main(argv=None):
     prim = primitive_cell(LATTICE_A)
     t_mx = sliding_vector("MX", LATTICE_A)[:2]
     # the three XM sites next to MX and the saddle points between
-    for shift in (np.zeros(2), prim[0, :2], prim[0, :2] + prim[1, :2]):
+    for shift in (np.zeros(2), prim[1, :2], -prim[0, :2]):
         xm = sliding_vector("XM", LATTICE_A)[:2] + shift
         ax_t.plot(*xm, "o", color="tab:red", ms=9, mfc="none", mew=2)
         ax_t.annotate("XM", xm, textcoords="offset points", xytext=(6, 4), color="tab:red")
@@ -68,9 +68,12 @@ def main(argv=None):
         frac = np.linalg.solve(prim[:, :2].T, start)
         t = t - np.round(frac) @ prim[:, :2]
         ax_t.plot(t[:, 0], t[:, 1], "-", color=colour, lw=0.8, label=label)
-        e_par = np.hypot(data["field_x_VA"], data["field_y_VA"])[-1]
-        theta = np.degrees(np.arctan2(-data["field_x_VA"][-1], data["field_y_VA"][-1])) % 360
-        ax_p.plot(data["field_z_VA"], data["P_z_pCm"], "-", color=colour, lw=0.8, label=label)
+        ramp = np.flatnonzero(np.abs(data["field_z_VA"]) > 0)  # the in-plane field of the ramp
+        last = ramp[-1] if len(ramp) else -1
+        e_par = np.hypot(data["field_x_VA"], data["field_y_VA"])[last]
+        theta = np.degrees(np.arctan2(-data["field_x_VA"][last], data["field_y_VA"][last])) % 360
+        ax_p.plot(data["field_z_VA"][ramp], data["P_z_pCm"][ramp], "-", color=colour, lw=0.8,
+                  label=label)
         field_text = f"{e_par:.2f} at {theta:.0f} deg" if e_par > 1e-9 else "0"
         switched = [e for e in events if e.get("end") == "XM"]
         if switched:
