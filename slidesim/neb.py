@@ -74,10 +74,13 @@ class NebPath:
     along b - a, measured from SP (negative on the start side, as the Landau model's);
     energy (n,) [meV per primitive cell] from the start image (the model's energy, with -E.P
     in a field); polarization (n, 3) [pC/m] (NaN without a dipole source); barrier [meV per
-    cell]: highest image above the start; rigid_energy (n,) [meV per cell] at the same
-    sliding vectors (from the rigid start) and rigid_barrier; landau_energy (n,) and
-    landau_barrier [meV per cell] (None where the model has no dipole to fit Eq. 3 to);
-    converged, steps: the NEB optimiser's; images: the ASE Atoms of the path.
+    cell]: highest image above the start (the relaxed start: a minimum, also in a field);
+    rigid_energy (n,) [meV per cell] at the same sliding vectors, from the rigid profile's
+    lowest point, and rigid_barrier: the profile's highest point above its lowest point before
+    it (:func:`barrier_of`, on a grid of 41 sliding vectors: in a field the rigid minimum moves
+    away from the NEB's start); landau_energy (n,) and landau_barrier [meV per cell] likewise
+    (None where the model has no dipole to fit Eq. 3 to); converged, steps: the NEB
+    optimiser's; images: the ASE Atoms of the path.
     """
 
     model: str
@@ -200,23 +203,35 @@ def sliding_neb(model="bn-dft", material=None, cells=(1, 1), n_images=11, field_
 
     rigid = RigidBilayer.of_model(model, material, a, model_options=model_options)
     to_eA = 1.0 / dipole_per_area_to_pC_per_m(1.0, in_plane_area(rigid.state("AA", 3.0).cell))
-    rigid_energy = []
-    for coordinate in t:
+
+    def rigid_energy_at(coordinate):  # per cell [eV], with -E.P of the rigid structure
         fraction = 0.5 + coordinate / (np.sqrt(3.0) * a)  # of b - a, from AA
         d, e = rigid.relax(fraction)
         if np.any(field_vector != 0.0) and rigid.dipole is not None:
-            e -= field_vector @ (rigid.polarization(fraction, d) * to_eA)  # -E.P per cell
-        rigid_energy.append(e)
-    rigid_energy = (np.array(rigid_energy) - rigid_energy[0]) * 1e3
+            e -= field_vector @ (rigid.polarization(fraction, d) * to_eA)
+        return e
+
+    grid = np.linspace(min(t[0], t_start), max(t[-1], -t_start), 41)
+    on_grid = np.array([rigid_energy_at(x) for x in grid])
+    rigid_energy = (np.array([rigid_energy_at(x) for x in t]) - on_grid.min()) * 1e3
     landau_energy, landau_barrier = _landau(model, material, field_vector, t)
     return NebPath(model, material, (start_name, end_name), field_vector, t, energy,
-                   polarization, float(energy.max()), rigid_energy, float(rigid_energy.max()),
-                   landau_energy, landau_barrier, converged, optimizer.nsteps, images)
+                   polarization, float(energy.max()), rigid_energy,
+                   barrier_of(on_grid) * 1e3, landau_energy, landau_barrier, converged,
+                   optimizer.nsteps, images)
+
+
+def barrier_of(energies):
+    """Highest point of a profile above the lowest point before it (its start-side minimum)."""
+    energies = np.asarray(energies)
+    top = int(np.argmax(energies))
+    return float(energies[top] - energies[:top + 1].min())
 
 
 def _landau(model, material, field_vector, t):
-    """Eq. 3 fitted to the model's rigid landscape, at the images' t and on a fine grid:
-    (energies [meV] from the start, barrier [meV]); (None, None) without a dipole."""
+    """Eq. 3 fitted to the model's rigid landscape: energies [meV] at the images' t from the
+    profile's lowest point and the barrier [meV] (:func:`barrier_of`, on a fine grid); (None,
+    None) without a dipole."""
     from slidesim.landscape import fit_landau_to_model
 
     try:
@@ -226,10 +241,10 @@ def _landau(model, material, field_vector, t):
     theta = np.radians(angle)
     e_par = field_vector[0] * -np.sin(theta) + field_vector[1] * np.cos(theta)
     e_perp = -field_vector[2]
-    grid = np.linspace(path.t_ba_A, path.t_ab_A, 2001)
-    reference = path.energy_meV(path.t_ba_A, e_par, e_perp)
-    return (path.energy_meV(np.asarray(t), e_par, e_perp) - reference,
-            float(np.max(path.energy_meV(grid, e_par, e_perp)) - reference))
+    grid = np.linspace(min(path.t_ba_A, t[0]), max(path.t_ab_A, t[-1]), 2001)
+    on_grid = path.energy_meV(grid, e_par, e_perp)
+    return (path.energy_meV(np.asarray(t), e_par, e_perp) - on_grid.min(),
+            barrier_of(on_grid))
 
 
 def plot_path(paths, out):
@@ -255,8 +270,8 @@ def plot_path(paths, out):
         if not np.all(np.isnan(path.polarization)):
             ax_p.plot(path.t, path.polarization[:, 2], "o-", color=colour, label=f"$P_z$, {label}")
             par = path.polarization[:, :2] @ sliding_direction()[:2]
-            ax_p.plot(path.t, par, "s--", color=colour, ms=3,
-                      label=r"$P_\parallel$ along b - a")
+            ax_p.plot(path.t, par - par[0], "s--", color=colour, ms=3,
+                      label=r"$P_\parallel - P_\parallel$(start), along b - a")
     ax_e.set_ylabel("energy per cell [meV]")
     ax_e.legend(fontsize=7)
     ax_p.set_ylabel("polarisation [pC/m]")
