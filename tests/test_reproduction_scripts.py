@@ -1,0 +1,208 @@
+"""The reproduction decks and their summary scripts, end to end at a tiny size: the shipped deck
+with smaller cells and shorter stages (text substitution, nothing else changed), run by
+`slidesim sweep` as a user would, then the summary script on the sweep's output.
+
+Fig. S4 (inputs/sweep_fig_s4.in + validation/fig_s4_summary.py) and Fig. S5 / 4(b,c)
+(inputs/sweep_fig_s5.in + validation/fig_s5_summary.py). The full-size decks are checked with
+`slidesim run --check`.
+"""
+
+import csv
+import importlib.util
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip("distributed")
+pytest.importorskip("matplotlib")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, NUMBA_NUM_THREADS="1")
+
+
+def shrink(deck, substitutions, out_path):
+    """Write ``deck`` (under inputs/) with each (old, new) substituted exactly once."""
+    with open(os.path.join(ROOT, "inputs", deck)) as handle:
+        text = handle.read()
+    for old, new in substitutions:
+        assert text.count(old) == 1, f"{deck} no longer has exactly one '{old}'"
+        text = text.replace(old, new)
+    out_path.write_text(text)
+    return str(out_path)
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, "validation",
+                                                                     f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def slidesim(*args, cwd):
+    result = subprocess.run([sys.executable, "-m", "slidesim.cli", *args], cwd=cwd, env=ENV,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize("deck, variables", [
+    ("sweep_fig_s4.in", {"ANGLE": "15"}),
+    ("sweep_fig_s5.in", {"T": "0.1", "E_par": "0.65", "E_perp": "0.45"}),
+])
+def test_full_size_decks_are_valid(tmp_path, deck, variables):
+    with open(os.path.join(ROOT, "inputs", deck)) as handle:
+        text = handle.read()
+    for name, value in variables.items():
+        text = text.replace(f"${name}", value)
+    assert "$" not in re.sub(r"#.*", "", text)
+    (tmp_path / "deck.in").write_text(text)
+    check = slidesim("run", "--check", "deck.in", cwd=tmp_path)
+    assert "900 atoms" in check.stdout + check.stderr
+
+
+def test_fig_s4_sweep_and_summary(tmp_path):
+    deck = shrink("sweep_fig_s4.in", [("cells 15 15", "cells 3 3"),
+                                      ("duration 12 ps", "duration 0.3 ps"),
+                                      ("duration 180 ps", "duration 3 ps"),
+                                      ("field_perp_rate -0.02", "field_perp_rate -2")],
+                  tmp_path / "s4.in")
+    sweep = tmp_path / "s4"
+    slidesim("sweep", deck, "--set", "ANGLE=0,60", "--workers", "1",
+             "--out", str(sweep), "--no-progress", cwd=tmp_path)
+    load_script("fig_s4_summary").main([str(sweep), "--out", str(tmp_path / "summary")])
+
+    rows = read_csv(tmp_path / "summary" / "fig_s4.csv")
+    assert [(r["model"], float(r["angle_deg"])) for r in rows] == [("bn-dft", 0.0),
+                                                                   ("bn-dft", 60.0)]
+    for row in rows:
+        assert int(row["runs"]) == 1 and int(row["switched"]) == 1  # fast ramp: always switches
+        low, mean, high = (float(row[f"E_perp_c_{k}_VA"]) for k in ("min", "mean", "max"))
+        assert 0 < low <= mean <= high < 6.0 + 1e-9  # at most the ramp's end, 2 V/A/ps x 3 ps
+        theta = float(row["theta_deg"])
+        assert sum(int(row[f"along_{d}"]) for d in (60, 180, 300)) == 1
+        nearest = min((60, 180, 300), key=lambda d: abs((theta - d + 180) % 360 - 180))
+        assert row[f"along_{nearest}"] == "1"
+    along_field = rows[1]
+    assert abs(float(along_field["theta_deg"]) - 60) < 15 and along_field["along_60"] == "1"
+    with open(tmp_path / "summary" / "fig_s4.json") as handle:
+        report = json.load(handle)
+    assert len(report["runs"]) == 2
+    assert report["comparison"]["bn-dft"]["all_along_60_in_(0,60]"] is True
+    assert (tmp_path / "summary" / "fig_s4.png").stat().st_size > 0
+
+
+def test_fig_s5_search_and_summary(tmp_path):
+    deck = shrink("sweep_fig_s5.in", [("cells 15 15", "cells 3 3"),
+                                      ("duration 6 ps", "duration 0.3 ps"),
+                                      ("duration 30 ps", "duration 2.1 ps")],
+                  tmp_path / "s5.in")
+    sweep = tmp_path / "s5"
+    slidesim("sweep", deck, "--coercive", "E_perp", "--start", "0", "--stop", "3", "--step", "1",
+             "--set", "E_par=0,0.6", "--set", "T=300", "--set", "model=bn-ilp",
+             "--workers", "1", "--out", str(sweep), "--no-progress", cwd=tmp_path)
+    out = tmp_path / "summary"
+    load_script("fig_s5_summary").main([str(sweep), "--out", str(out)])
+
+    conditions = {r["E_par"]: r for r in read_csv(sweep / "coercive.csv")}
+    found = [c for c in conditions.values() if c["status"] == "found"]
+    assert found  # at 300 K the grid's 3 V/A switches within 2.1 ps
+    (row,) = read_csv(out / "fig_s5.csv")
+    assert (row["model"], float(row["T_K"])) == ("bn-ilp", 300.0)
+    assert int(row["found"]) == len(found) and int(row["conditions"]) == 2
+    e_par, e_perp, total = (float(row[k]) for k in ("E_par_VA", "E_perp_c_VA", "E_t_c_VA"))
+    assert total == pytest.approx(min(math.hypot(float(c["E_par"]), float(c["e_perp_c_VA"]))
+                                      for c in found))
+    assert total == pytest.approx(math.hypot(e_par, e_perp))
+    assert float(row["dip_angle_deg"]) == pytest.approx(math.degrees(math.atan2(e_perp, e_par)))
+    vertical = conditions["0"]
+    if vertical["status"] == "found":
+        assert float(row["vertical_E_perp_c_VA"]) == float(vertical["e_perp_c_VA"])
+        assert float(row["reduction_pct"]) == pytest.approx(
+            100 * (1 - total / float(vertical["e_perp_c_VA"])))
+    else:
+        assert math.isnan(float(row["reduction_pct"]))
+
+    landau = {r["criterion"]: r for r in read_csv(out / "fig_s5_landau.csv")}
+    assert set(landau) == {"analytic", "numeric"}
+    cli = json.loads(slidesim("coercive", "--model", "bn-ilp", "--json", cwd=tmp_path).stdout)
+    for criterion, row in landau.items():
+        expected = cli[criterion]["minimum"]
+        assert float(row["E_t_c_VA"]) == pytest.approx(expected["e_total"], rel=1e-6)
+        assert float(row["reduction_pct"]) == pytest.approx(expected["reduction_pct"], rel=1e-6)
+        assert float(row["dip_angle_deg"]) == pytest.approx(expected["dip_angle_deg"], rel=1e-6)
+    with open(out / "fig_s5.json") as handle:
+        report = json.load(handle)
+    assert len(report["conditions"]) == 2 and report["paper"]["dip_angle_deg"] == 24
+    assert (out / "fig_s5_bn-ilp.png").stat().st_size > 0
+
+
+def test_fig_s5_summary_minimum_per_temperature_and_seed(tmp_path):
+    """The summary's arithmetic on a hand-made coercive.csv (no MD): per T and seed the least
+    total field, its reduction and dip angle; NaN without a vertical field on the grid."""
+    e_perp_c = {("0", "100", "1"): 1.5, ("0.3", "100", "1"): 0.5, ("0.6", "100", "1"): 0.45,
+                ("0", "100", "2"): 1.4, ("0.3", "100", "2"): 0.7, ("0.6", "100", "2"): 0.2,
+                ("0", "0.1", "1"): math.nan, ("0.3", "0.1", "1"): 2.0,
+                ("0.6", "0.1", "1"): 1.0}
+    sweep = tmp_path / "search"
+    sweep.mkdir()
+    with open(sweep / "coercive.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["E_par", "T", "seed", "e_perp_c_VA", "e_total_VA", "dip_angle_deg",
+                         "theta_deg", "switch_time_ps", "probes", "status", "error"])
+        for (e_par, temperature, seed), field in e_perp_c.items():
+            writer.writerow([e_par, temperature, seed, field, math.hypot(float(e_par), field),
+                             0.0, 60.0, 1.0, 6, "no switch" if math.isnan(field) else "found",
+                             ""])
+    load_script("fig_s5_summary").main([str(sweep), "--model", "bn-dft", "--no-landau"])
+    rows = {(r["T_K"], r["seed"]): r for r in read_csv(sweep / "fig_s5.csv")}
+    assert sorted(rows) == [("0.1", "1"), ("100.0", "1"), ("100.0", "2")]
+    first, second, cold = rows[("100.0", "1")], rows[("100.0", "2")], rows[("0.1", "1")]
+    assert float(first["E_par_VA"]) == 0.3 and first["at_grid_edge"] == "False"
+    assert float(first["reduction_pct"]) == pytest.approx(100 * (1 - math.hypot(0.3, 0.5) / 1.5))
+    assert float(first["dip_angle_deg"]) == pytest.approx(math.degrees(math.atan2(0.5, 0.3)))
+    assert float(second["E_par_VA"]) == 0.6 and second["at_grid_edge"] == "True"
+    assert float(second["E_t_c_VA"]) == pytest.approx(math.hypot(0.6, 0.2))
+    assert cold["model"] == "bn-dft" and cold["no_switch"] == "1" and cold["found"] == "2"
+    assert math.isnan(float(cold["reduction_pct"]))
+    assert float(cold["E_t_c_VA"]) == pytest.approx(math.hypot(0.6, 1.0))
+    assert read_csv(sweep / "fig_s5_landau.csv") == []
+    assert (sweep / "fig_s5_bn-dft.png").exists()
+
+
+def test_fig_s4_summary_directions_and_trend():
+    """Sliding directions snap to the nearest of 60/180/300 deg across 0/360; the comparison
+    with the paper flags a slide off 60 deg inside (0, 60] and E_perp,c rising towards 60."""
+    script = load_script("fig_s4_summary")
+    assert [script.nearest_direction(t) for t in (10, 119, 121, 240.5, 355, -50, 420)] == \
+        [60, 60, 180, 300, 300, 300, 60]
+
+    def run(angle, field, theta):
+        return {"model": "m", "angle_deg": angle, "seed": "1", "replica": "0",
+                "E_perp_c_VA": field, "theta_deg": theta}
+
+    runs = [run(0, 2.4, 61), run(0, 2.5, 298), run(30, 2.2, 59), run(60, 2.0, 62),
+            run(60, math.nan, math.nan)]
+    table = script.table(runs)
+    assert [(r["angle_deg"], r["runs"], r["switched"]) for r in table] == \
+        [(0, 2, 2), (30, 1, 1), (60, 2, 1)]
+    assert (table[0]["along_60"], table[0]["along_300"]) == (1, 1)
+    assert table[0]["E_perp_c_min_VA"] == 2.4 and table[0]["E_perp_c_max_VA"] == 2.5
+    verdict = script.comparison(table)["m"]
+    assert verdict["all_along_60_in_(0,60]"] is True
+    assert verdict["directions_at_0"] == {60: 1, 180: 0, 300: 1}
+    assert verdict["E_perp_c_never_rises_towards_60"] is True
+    runs[2] = run(30, 2.6, 299)
+    verdict = script.comparison(script.table(runs))["m"]
+    assert verdict["all_along_60_in_(0,60]"] is False
+    assert verdict["E_perp_c_never_rises_towards_60"] is False
