@@ -2,14 +2,47 @@
 each, and are imported only when used (fast start-up)."""
 
 import importlib
+from contextlib import contextmanager
 
 import click
 
 from slidesim import __version__
 
 
+class OneLineError(click.ClickException):
+    """A command-line mistake reported as ``slidesim: error: ...``, one line, like every other
+    error of slidesim (click's own report is a usage block over several lines)."""
+
+    exit_code = 2
+
+    def __init__(self, message, exit_code=2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None):
+        click.echo(f"slidesim: error: {self.message}", err=True)
+
+
+@contextmanager
+def one_line_errors():
+    """Turn click's usage errors (bad options, missing arguments, unknown commands) raised
+    inside the block into :class:`OneLineError`; plain ``slidesim`` still prints its help."""
+    try:
+        yield
+    except (OneLineError, getattr(click.exceptions, "NoArgsIsHelpError", OneLineError)):
+        raise
+    except click.ClickException as err:
+        message = " ".join(err.format_message().split())
+        ctx = getattr(err, "ctx", None)
+        if ctx is not None:
+            command = " ".join(["slidesim"] + ctx.command_path.split()[1:])
+            message += f" (see '{command} --help')"
+        raise OneLineError(message, err.exit_code) from None
+
+
 class LazyGroup(click.Group):
-    """A group whose commands are imported only when used."""
+    """A group whose commands are imported only when used; click's usage errors, of the group
+    and of every command under it, are one line (:func:`one_line_errors`)."""
 
     #: command name -> "module:attribute"
     lazy = {
@@ -25,6 +58,14 @@ class LazyGroup(click.Group):
         "sweep": "slidesim.commands.sweep:sweep",
         "validate": "slidesim.commands.validate:validate",
     }
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        with one_line_errors():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx):
+        with one_line_errors():
+            return super().invoke(ctx)
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy))

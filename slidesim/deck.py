@@ -166,6 +166,39 @@ KEYWORD_HINTS = {
 }
 
 
+def _keyword_hint(word):
+    """The fix for an unknown keyword: a LAMMPS habit, a near-miss keyword, or an option
+    (e.g. 'temperature', which belongs on a stage line)."""
+    keywords = [k for k in SCHEMA if k != "end"]
+    if word in KEYWORD_HINTS:
+        return KEYWORD_HINTS[word]
+    if _foreign(word):
+        return _foreign(word)
+    owners = {}
+    for keyword in ["stage"] + list(SCHEMA):  # a stage's options first ('temperature')
+        for option in SCHEMA[keyword]:
+            if not option.startswith("_"):
+                owners.setdefault(option, keyword)
+    close = difflib.get_close_matches(word, keywords, n=1, cutoff=0.75)
+    option = difflib.get_close_matches(word, list(owners), n=1, cutoff=0.75)
+    if not close and option:
+        return (f"'{option[0]}' is an option of '{owners[option[0]]}', not a keyword: write it "
+                f"on the '{owners[option[0]]}' line, e.g. '{owners[option[0]]} ... {option[0]} "
+                f"{_example(SCHEMA[owners[option[0]]][option[0]], option[0])}'")
+    return _suggest(word, keywords)
+
+
+def _foreign(word):
+    """The fix for a word holding characters that are not plain ASCII (invisible ones, a
+    Unicode minus copied from a PDF), or None."""
+    foreign = [c for c in word if ord(c) > 127]
+    if not foreign:
+        return None
+    return (f"it holds the character U+{ord(foreign[0]):04X}, which is not plain ASCII (text "
+            "copied from a PDF or a web page can hold such characters, some invisible): type "
+            "the line again, e.g. '-' for a minus")
+
+
 def _suggest(word, choices):
     same = [c for c in choices if c.lower() == str(word).lower()]
     close = same or difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -185,6 +218,8 @@ def _number(line, token, what, integer=False):
         value = float(token)
     except ValueError:
         glued = re.fullmatch(r"([-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?)([A-Za-z].*)", token)
+        if _foreign(token):
+            raise line.error(f"{what} needs a number, got '{token}'", _foreign(token)) from None
         if glued:
             raise line.error(f"{what} needs a number, got '{token}'",
                              f"put a space between the number and its unit: "
@@ -230,10 +265,26 @@ def _looks_like_unit(token):
     return bool(re.fullmatch(r"[A-Za-z][A-Za-z/^0-9]*", token)) and token not in SCHEMA_WORDS
 
 
-def _example(kind):
+#: example values of options and keywords that take a word or a count
+_EXAMPLES = {"material": "BN", "stacking": "BA", "path": "start.extxyz", "output": "bn_heat",
+             "seed": "12345", "stop": "switched to AB", "minimize": "fire", "cell": "iso",
+             "replicas": "4", "every": "100", "chain": "3", "loops": "1", "respa": "2",
+             "steps": "1000", "tersoff": "BNC.tersoff", "ilp": "BNCH.ILP", "sw": "tmd.sw.mod",
+             "device": "cpu", "dtype": "float64", "format": "lammps-data", "layers": "molecule",
+             "atom_style": "atomic", "types": "1=B 2=N"}
+#: example values of the limits
+_LIMIT_EXAMPLES = {"temperature": "5000 K", "displacement": "1 A", "force": "200 eV/A",
+                   "energy": "0.5 eV"}
+
+
+def _example(kind, name=None):
+    """An example value, for messages, of the option ``name`` of ``kind``."""
+    if name in _EXAMPLES:
+        return _EXAMPLES[name]
     return {"time": "1 fs", "length": "3.3 A", "temperature": "300 K",
             "stiffness": "5 eV/A^2", "field": "0.1 V/A", "field_rate": "-0.02 V/A/ps",
             "angle": "60 deg", "field3": "0 0 -0.5 V/A", "pressure": "0 GPa",
+            "temperature_ramp": "300 K",
             "field_rate3": "0 0 -0.02 V/A/ps"}.get(kind, "1")
 
 
@@ -247,7 +298,8 @@ def _parse_options(line, keyword, tokens):
     if "_value" in spec:
         kind = spec["_value"]
         if len(tokens) == 0:
-            raise line.error(f"'{keyword}' needs a value", f"write e.g. '{keyword} {_example(kind)}'")
+            raise line.error(f"'{keyword}' needs a value",
+                             f"write e.g. '{keyword} {_example(kind, keyword)}'")
         if kind == "int":
             out["_value"] = _number(line, tokens[0], keyword, integer=True); pos = 1
         elif kind == "str":
@@ -274,14 +326,15 @@ def _parse_options(line, keyword, tokens):
         name = tokens[pos]
         if name not in spec or name.startswith("_"):
             options = [k for k in spec if not k.startswith("_")]
-            raise line.error(f"unknown option '{name}' for '{keyword}'", _suggest(name, options))
+            raise line.error(f"unknown option '{name}' for '{keyword}'",
+                             _foreign(name) or _suggest(name, options))
         if name in out:
             raise line.error(f"'{name}' is given twice on this line", "keep one of the two")
         kind = spec[name]
         pos += 1
         if pos >= len(tokens) and kind != "bool":
             raise line.error(f"option '{name}' needs a value",
-                             f"write e.g. '{name} {_example(kind)}'")
+                             f"write e.g. '{name} {_example(kind, name)}'")
         if kind == "str":
             out[name] = tokens[pos]; pos += 1
         elif kind == "stop":  # stop switched [to AB]
@@ -500,8 +553,7 @@ def decode_deck(data, path="<deck>"):
 
 def parse_deck(text, path="<deck>", variables=None):
     """Parse deck text (``path`` only names it in errors); ``variables`` as in read_deck."""
-    if text.startswith("\ufeff"):  # a byte-order mark, as editors on Windows write
-        text = text[1:]
+    text = text.lstrip("\ufeff")  # a byte-order mark, as editors on Windows write
     if not text.strip():
         raise DeckError(path, None, None, "the deck is empty",
                         "start from an example deck, e.g. inputs/bn_heat.in (docs/decks.md)")
@@ -522,8 +574,7 @@ def parse_deck(text, path="<deck>", variables=None):
         tokens = _file_path_first(line.text.split())
         keyword = tokens[0]
         if keyword not in SCHEMA or keyword in ("loop", "end"):
-            raise line.error(f"unknown keyword '{keyword}'", KEYWORD_HINTS.get(
-                keyword, _suggest(keyword, [k for k in SCHEMA if k not in ("end",)])))
+            raise line.error(f"unknown keyword '{keyword}'", _keyword_hint(keyword))
         if keyword in ("$",) or "$" in line.text:
             raise line.error("unexpanded variable", "variables are set by an enclosing 'loop'")
         options = _parse_options(line, keyword, tokens[1:])
@@ -605,7 +656,7 @@ def _apply(deck, keyword, options, line, stage_lines):
         for name, value in options.items():
             if not value > 0 or value == float("inf"):
                 raise line.error(f"limit {name} must be a positive finite number",
-                                 "write e.g. 'limit displacement 1 A force 100 eV/A'")
+                                 f"write e.g. 'limit {name} {_LIMIT_EXAMPLES[name]}'")
         if "temperature" in options:
             deck.temperature_limit = options["temperature"]
         deck.limits.update({k: v for k, v in options.items() if k != "temperature"})
@@ -802,11 +853,12 @@ def _check_names(deck, path):
         except ValueError:
             raise error("system", f"unknown stacking '{system['stacking']}'",
                         _suggest(system["stacking"], mono.stackings)) from None
-    try:
-        entry.check_species(mono.species)
-    except ValueError as err:
-        raise error("model" if deck.model.get("line") else "system", str(err),
-                    f"use a model for {material}, e.g. 'model {mono.model}'") from None
+    missing = [s for s in mono.species if entry.species and s not in entry.species]
+    if missing:
+        raise error("model" if deck.model.get("line") else "system",
+                    f"model '{name}' covers {', '.join(entry.species)} only, not "
+                    f"{', '.join(missing)} of {material}",
+                    f"use a model for {material}, e.g. 'model {mono.model}'")
     distance = system.get("distance", entry.distance or mono.interlayer)
     if system.get("vacuum", 40.0) <= distance + 10.0:
         raise error("system", f"vacuum {system['vacuum']:g} A is too small for the bilayer: the "

@@ -48,7 +48,7 @@ DECKS = [
     bad("system-no-kind", deck(system="system"), 1, "'system' needs a name"),
     bad("system-kind-typo", deck(system="system bilayers"), 1, "unknown system", "bilayer"),
     bad("system-material-missing-value", deck(system="system bilayer material"), 1,
-        "needs a value"),
+        "needs a value", "material BN"),
     bad("system-material-unknown", deck(system="system bilayer material XY"), 1,
         "unknown material 'XY'", "BN"),
     bad("system-material-case", deck(system="system bilayer material bn"), 1,
@@ -178,7 +178,7 @@ DECKS = [
     bad("checkpoint-every-negative", deck("checkpoint every -100"), 3, "cannot be negative"),
     # limit
     bad("limit-temperature-negative", deck("limit temperature -5 K"), 3,
-        "limit temperature", "positive finite"),
+        "limit temperature", "positive finite", "limit temperature 5000 K"),
     bad("limit-temperature-inf", deck("limit temperature inf"), 3, "finite"),
     bad("limit-temperature-zero", deck("limit temperature 0 K"), 3, "positive finite"),
     bad("limit-displacement-zero", deck("limit displacement 0 A"), 3, "positive finite"),
@@ -267,7 +267,10 @@ DECKS = [
         "dtype", "float32"),
     bad("model-twice", deck("model tether", "model bn-ilp"), 4, "given twice"),
     # keywords
-    bad("keyword-typo", deck("temprature 300 K"), 3, "unknown keyword 'temprature'"),
+    bad("keyword-typo", deck("temprature 300 K"), 3, "unknown keyword 'temprature'",
+        "option of 'stage'"),
+    bad("keyword-unicode-minus", deck("velocities \u22125 K"), 3, "needs a number",
+        "U+2212", "not plain ASCII"),
     bad("keyword-timestep-typo", deck("timestpe 1 fs"), 3, "did you mean 'timestep'"),
     bad("keyword-stages", deck("stages a temperature 300 K steps 3"), 3,
         "did you mean 'stage'"),
@@ -312,7 +315,8 @@ MODEL_DECKS = [
     pytest.param(deck(TETHER, system="system file path notes.txt"),
                  ("notes.txt",), id="system-file-unknown-format"),
     pytest.param(deck(TETHER, system="system file path molecule.extxyz"),
-                 ("molecule.extxyz", "periodic"), id="system-file-not-periodic"),
+                 ("molecule.extxyz", "periodic", "pbc=[False, False, False]"),
+                 id="system-file-not-periodic"),
     pytest.param(deck("model bn-ilp tersoff empty.extxyz"),
                  ("empty.extxyz",), id="model-parameter-file-empty"),
 ]
@@ -406,8 +410,9 @@ ENCODED_DECKS = [
     pytest.param(deck("# r\xe9chauffe").encode("latin-1"), 3, ("not UTF-8", "0xe9"),
                  id="latin-1"),
     pytest.param(deck().encode("utf-16"), 1, ("not a text file",), id="utf-16"),
-    pytest.param(b"\xef\xbb\xbf\xef\xbb\xbf" + deck().encode(), 1, ("unknown keyword",),
-                 id="two-byte-order-marks"),
+    pytest.param(b"\xef\xbb\xbf" + deck("stage b temperature 1 K steps 1\xc2\xa0\xe2\x80\x8b"
+                                         .encode("latin-1").decode()).encode(), 3,
+                 ("unknown option", "U+200B"), id="zero-width-space"),
 ]
 
 
@@ -426,6 +431,7 @@ def test_a_byte_order_mark_is_accepted(workdir):
     result = invoke(["run", "--check", str(path)], seconds=120)
     assert result.exit_code == 0, result.output
     assert "deck OK" in result.stdout
+    assert parse_deck("\ufeff\ufeff" + deck(TETHER), "two.in").model["name"] == "tether"
 
 
 def test_langevin_takes_its_damping_time_as_tdamp():
@@ -445,6 +451,10 @@ def cli(name, args, *words):
     return pytest.param(args, words, id=name)
 
 
+#: defects whose fix belongs in slidesim/commands/run.py: --steps and --threads take any int
+#: (a negative --steps runs the whole deck; --threads 0 is silently 1)
+RUN_PY = pytest.mark.xfail(strict=True, reason="run.py: --steps/--threads need IntRange(1)")
+
 COMMAND_LINES = [
     cli("no-such-command", ["rn", "x.in"], "No such command 'rn'"),
     cli("unknown-group-option", ["--verbose", "run"], "--verbose"),
@@ -453,8 +463,10 @@ COMMAND_LINES = [
     cli("run-no-deck", ["run"], "Missing argument 'DECK'"),
     cli("run-unknown-option", ["run", "ok.in", "--chek"], "--chek", "--check"),
     cli("run-steps-word", ["run", "ok.in", "--steps", "many"], "--steps", "many"),
-    cli("run-steps-negative", ["run", "ok.in", "--steps", "-5"], "--steps"),
-    cli("run-threads-zero", ["run", "ok.in", "--threads", "0"], "--threads"),
+    pytest.param(["run", "ok.in", "--steps", "-5"], ("--steps",), id="run-steps-negative",
+                 marks=RUN_PY),
+    pytest.param(["run", "ok.in", "--threads", "0"], ("--threads",), id="run-threads-zero",
+                 marks=RUN_PY),
     cli("run-restart-missing", ["run", "ok.in", "--restart", "missing.npz"], "missing.npz"),
     cli("run-restart-not-npz", ["run", "ok.in", "--restart", "notes.txt"], "notes.txt"),
     cli("run-restart-folder", ["run", "ok.in", "--restart", "adir"], "adir"),
@@ -475,7 +487,7 @@ COMMAND_LINES = [
     cli("analyze-order-garbage", ["analyze", "traj.nc", "--order-param", "G=x"], "G=x"),
     cli("analyze-block-zero", ["analyze", "traj.nc", "--block-frames", "0"], "--block-frames"),
     cli("analyze-out-under-file", ["analyze", "traj.nc", "--no-plots", "--out", "afile/out"],
-        "afile"),
+        "afile", "choose another --out"),
     cli("profile-material", ["profile", "--material", "XY"], "unknown material"),
     cli("profile-model", ["profile", "--model", "nope"], "unknown model 'nope'"),
     cli("profile-lattice-zero", ["profile", "--lattice", "0"], "--lattice"),
@@ -484,9 +496,8 @@ COMMAND_LINES = [
     cli("landscape-path-points-one", ["landscape", "--path-points", "1"], "--path-points"),
     cli("landscape-material", ["landscape", "--material", "XY"], "unknown material"),
     cli("landscape-lattice-negative", ["landscape", "--lattice", "-1"], "--lattice"),
-    cli("landscape-output-under-file", ["landscape", "--output", "afile/scan", "--no-plot",
-                                        "--divisions", "1", "--path-points", "2",
-                                        "--model", "tether"], "afile"),
+    cli("landscape-output-under-file", ["landscape", "--output", "afile/scan"], "afile",
+        "not a folder"),
     cli("coercive-points-two", ["coercive", "--points", "2"], "--points"),
     cli("coercive-points-negative", ["coercive", "--points", "-3"], "--points"),
     cli("coercive-e-par-zero", ["coercive", "--e-par-max", "0"], "--e-par-max"),
@@ -519,7 +530,7 @@ COMMAND_LINES = [
     cli("model-dataset-cells-zero", ["model", "dataset", "d.extxyz", "--cells", "0"],
         "--cells"),
     cli("model-dataset-temperatures", ["model", "dataset", "d.extxyz", "--temperatures",
-                                       "hot,cold"], "hot"),
+                                       "hot,cold"], "--temperatures", "hot"),
     cli("model-dataset-frames-negative", ["model", "dataset", "d.extxyz", "--frames", "-1"],
         "--frames"),
     cli("model-train-missing", ["model", "train", "missing.extxyz", "-o", "m.pt"],
@@ -534,7 +545,7 @@ def cli_workdir(workdir):
     from slidesim.io.trajectory import TrajectoryWriter
     from slidesim.structures import bilayer
 
-    structure = bilayer("BN", (2, 2), "BA")
+    structure = bilayer("BN", (4, 4), "BA")
     with TrajectoryWriter(workdir / "traj.nc", structure) as writer:
         for step in range(20):
             structure.step, structure.time = step, 0.01 * step

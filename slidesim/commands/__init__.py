@@ -8,6 +8,8 @@ report. A problem the user can fix ends in :func:`fail`: one line, ``slidesim: e
 on stderr, exit status 2; never a traceback.
 """
 
+import math
+import os
 import sys
 from contextlib import contextmanager
 
@@ -15,9 +17,36 @@ import click
 
 
 def fail(message, code=2):
-    """Print ``slidesim: error: MESSAGE`` on stderr and exit with ``code``."""
-    click.echo(f"slidesim: error: {message}", err=True)
+    """Print ``slidesim: error: MESSAGE`` on stderr, on one line, and exit with ``code``."""
+    click.echo(f"slidesim: error: {' '.join(str(message).split())}", err=True)
     sys.exit(code)
+
+
+class FiniteFloat(click.FloatRange):
+    """A float option in a range (as click.FloatRange) that is also finite: nan and inf, which
+    pass a range check, are refused."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def writable_or_fail(path, option):
+    """:func:`fail` unless the file ``path`` (given by ``option``) can be written: its folder
+    exists or can be made, and files can be made there. Checked before any long computation."""
+    from slidesim.deck import output_problem
+
+    problem = output_problem(os.path.dirname(os.path.abspath(path)))
+    if problem:
+        fail(f"{option} {path}: its folder {problem}")
+
+
+#: a length, a field or a count of that kind: > 0 and finite
+POSITIVE = FiniteFloat(min=0.0, min_open=True)
 
 
 @contextmanager

@@ -7,8 +7,9 @@ import json
 import os
 
 import click
+import numpy as np
 
-from slidesim.commands import fail
+from slidesim.commands import POSITIVE, fail
 
 from slidesim.analysis.lattice import LatticeError
 from slidesim.analysis.order import OrderParameterError, parse_reciprocal
@@ -31,11 +32,12 @@ from slidesim.analysis.reader import TrajectoryError
 @click.option("--discard", type=click.FloatRange(0.0, 1.0, max_open=True), default=0.0,
               show_default=True, help="Fraction of each stage's first frames left out "
                                       "(equilibration).")
-@click.option("--lattice", type=float, default=None,
+@click.option("--lattice", type=POSITIVE, default=None,
               help="Primitive lattice constant a [A] (default: from the file's cell and structure).")
-@click.option("--supercell", type=(int, int), default=None, metavar="N1 N2",
+@click.option("--supercell", type=(click.IntRange(1), click.IntRange(1)), default=None,
+              metavar="N1 N2",
               help="The cell is N1 x N2 primitive cells (default: inferred).")
-@click.option("--capture-radius", type=float, default=None,
+@click.option("--capture-radius", type=POSITIVE, default=None,
               help="Distance [A] from the BA/AB site within which a frame counts as switched "
                    "[default: a/(4 sqrt 3), 0.36 A for h-BN].")
 @click.option("--threshold", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True,
@@ -75,11 +77,20 @@ def analyze(trajectories, order_params, out_dir, as_json, plots, discard, lattic
                 sliding_source=sliding_source, topology=topology, types=type_map, dt=dt)
         except (TrajectoryError, LatticeError) as err:
             fail(str(err))
+        except (OSError, RuntimeError, ValueError, IndexError, KeyError,
+                np.linalg.LinAlgError) as err:  # the reader met a file it did not expect
+            fail(f"{path}: cannot analyse its frames ({type(err).__name__}: {err}); is the file "
+                 "complete, and a trajectory of a bilayer (a run cut short or still writing "
+                 "can leave it half written)?")
         target = out_dir or os.path.join(os.path.dirname(os.path.abspath(path)), "analysis")
-        written = write_outputs(analysis, target)
-        if plots:
-            from slidesim.analysis.plots import write_plots
-            written.update(write_plots(analysis, target))
+        try:
+            written = write_outputs(analysis, target)
+            if plots:
+                from slidesim.analysis.plots import write_plots
+                written.update(write_plots(analysis, target))
+        except OSError as err:
+            fail(f"cannot write the analysis of {path} to {target}: "
+                 f"{err.strerror or err} ({err.filename or target}); choose another --out")
         summary = analysis.summary()
         summary["files"] = written
         summaries.append(summary)

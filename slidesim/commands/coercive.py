@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from slidesim.commands import fail
+from slidesim.commands import fail, writable_or_fail
 import numpy as np
 
 from slidesim.fields.landau import CRITERIA, LandauPath, minimum_total_field
@@ -118,6 +118,9 @@ def coercive(criterion, e_par_max, points, from_csv, model_name, material, t_ba,
     if material is not None and model_name is None:
         raise click.UsageError("--material only applies with --model")
     criteria = CRITERIA if criterion == "both" else (criterion,)
+    for option, target in (("--csv", csv_out), ("--plot", plot)):
+        if target:
+            writable_or_fail(target, option)
     r_squared, angle, names = None, 60.0, ("BA", "AB")
     try:
         if model_name is not None:
@@ -130,13 +133,20 @@ def coercive(criterion, e_par_max, points, from_csv, model_name, material, t_ba,
             from slidesim.fields.landau_fit import fit_landscape_csv
             path, r_squared = fit_landscape_csv(from_csv, t_ba_A=t_ba)
         table = coercive_table(path, criteria, e_par_max, points)
+    except UnicodeDecodeError as err:
+        fail(f"{from_csv} is not a text CSV file (byte 0x{err.object[err.start]:02x} at "
+             f"position {err.start}); give the CSV 'slidesim landscape' writes")
     except (ValueError, RuntimeError) as err:
-        fail(str(err))
+        message = str(err)
+        fail(message if not from_csv or from_csv in message else f"{from_csv}: {message}")
 
-    if csv_out:
-        _write_csv(csv_out, table, criteria)
-    if plot:
-        _plot(plot, path, table, criteria, angle)
+    try:
+        if csv_out:
+            _write_csv(csv_out, table, criteria)
+        if plot:
+            _plot(plot, path, table, criteria, angle)
+    except OSError as err:
+        fail(f"cannot write {err.filename or csv_out or plot}: {err.strerror or err}")
     source = (f"model {model_name}" if model_name else from_csv) or "paper"
     if as_json:
         result = {"source": source, "model": dataclasses.asdict(path),

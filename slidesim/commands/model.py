@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from slidesim.commands import fail
+from slidesim.commands import POSITIVE, fail
 
 
 def _load_factory(source):
@@ -48,6 +48,8 @@ def info(path, device):
         report = check_model_file(path, device=device)
     except ImportError as err:
         fail(str(err))
+    if report.metadata is None and report.problems:  # not a model file at all (or none)
+        fail(f"{path}: {report.problems[0]}")
     click.echo(report.summary())
     if not report.ok:
         sys.exit(1)
@@ -61,7 +63,7 @@ def info(path, device):
               help="JSON file with the contract metadata (needed with --source).")
 @click.option("--types", default="B,N", show_default=True,
               help="Type names of the reference model, comma-separated.")
-@click.option("--cutoff", type=float, default=5.0, show_default=True,
+@click.option("--cutoff", type=POSITIVE, default=5.0, show_default=True,
               help="Cutoff [A] of the reference model.")
 @click.option("--nequip", "nequip_path", type=click.Path(exists=True, dir_okay=False),
               default=None, help="Wrap a nequip/Allegro model (.nequip.zip package or .ckpt).")
@@ -104,11 +106,11 @@ def build(output, source, metadata_path, types, cutoff, nequip_path, bec_path):
 @click.option("--model", "model_name", default="bn-dft", show_default=True,
               help="Reference model that labels the frames (energy, forces, stress; Born "
                    "charges from its registry dipole model).")
-@click.option("--cells", type=int, default=3, show_default=True,
+@click.option("--cells", type=click.IntRange(1), default=3, show_default=True,
               help="Bilayer supercell n x n (4 n^2 atoms).")
 @click.option("--temperatures", default="100,300,1000,2000,3000", show_default=True,
               help="MD temperatures [K], comma-separated.")
-@click.option("--frames", type=int, default=30, show_default=True,
+@click.option("--frames", type=click.IntRange(0), default=30, show_default=True,
               help="MD snapshots per temperature (0.1 ps apart).")
 @click.option("--grid", type=int, default=6, show_default=True,
               help="Rigid slides on a grid x grid mesh of sliding vectors (x 3 distances).")
@@ -119,6 +121,10 @@ def dataset(output, model_name, cells, temperatures, frames, grid, seed):
 
     try:
         temps = [float(t) for t in temperatures.split(",")]
+    except ValueError:
+        fail(f"--temperatures {temperatures!r}: give temperatures [K] separated by commas, "
+             "e.g. 100,300,1000")
+    try:
         n = generate_dataset(output, model_name, cells, temps, frames, grid, seed)
     except ValueError as err:
         fail(str(err))

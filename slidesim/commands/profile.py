@@ -2,7 +2,7 @@
 
 import click
 
-from slidesim.commands import fail, user_errors
+from slidesim.commands import POSITIVE, fail, user_errors
 
 
 @click.command("profile")
@@ -10,9 +10,9 @@ from slidesim.commands import fail, user_errors
               help="Model name (default: the material's reference model: bn-ilp for BN, "
                    "mos2-ilp for MoS2).")
 @click.option("--material", default="BN", show_default=True, help="Monolayer material.")
-@click.option("--lattice", type=float, default=None, help="Lattice constant a [A] "
+@click.option("--lattice", type=POSITIVE, default=None, help="Lattice constant a [A] "
               "(default: the model's own, e.g. 2.5045 A for bn-ilp, 2.511 A for bn-dft).")
-@click.option("--points", type=int, default=0, help="Also sample this many sliding vectors "
+@click.option("--points", type=click.IntRange(0), default=0, help="Also sample this many sliding vectors "
               "along AA -> BA -> SP -> AB -> AA.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Save a plot of the profile (PNG, PDF, SVG).")

@@ -20,13 +20,13 @@ from slidesim.commands import fail
                    "(STOP included). Repeat for a grid (the product).")
 @click.option("--seeds", type=int, default=None,
               help="Also sweep N seeds: the deck's seed + 0 ... N-1.")
-@click.option("--workers", type=int, default=None,
+@click.option("--workers", type=click.IntRange(1), default=None,
               help="Worker processes of the local Dask cluster (default: one per core).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Use an existing Dask cluster, e.g. tcp://host:8786 (see docs/sweeps.md).")
 @click.option("--out", "sweep_dir", type=click.Path(file_okay=False), default=None,
               help="Sweep directory (default: DECK's name + '_sweep', beside the deck).")
-@click.option("--retries", type=int, default=0, show_default=True,
+@click.option("--retries", type=click.IntRange(0), default=0, show_default=True,
               help="Dask retries of a task whose worker died.")
 @click.option("--dry-run", is_flag=True, help="List the tasks and their state; run nothing.")
 @click.option("--progress/--no-progress", default=None,

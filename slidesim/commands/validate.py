@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from slidesim.commands import fail
+from slidesim.commands import POSITIVE, fail
 
 #: the suite shipped with slidesim (the seed paper's DFT data)
 DEFAULT_SUITE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -35,7 +35,7 @@ def _load(suite_dir):
               help="Use this tersoff parameter file instead of the model's.")
 @click.option("--dipole", type=click.Path(dir_okay=False, exists=True),
               help="Registry dipole parameters (JSON) instead of the model's.")
-@click.option("--lattice", type=float, default=None,
+@click.option("--lattice", type=POSITIVE, default=None,
               help="Lattice constant a [A] of the profile (default: the model's own).")
 @click.option("--output", default="validation_report", show_default=True,
               help="Report prefix: PREFIX.md, PREFIX.json, PREFIX.png.")

@@ -59,7 +59,7 @@ def atoms_to_state(atoms, source="atoms"):
     """
     if not (atoms.pbc[0] and atoms.pbc[1]):
         raise ValueError(f"{source}: slidesim needs a cell periodic along a and b, "
-                         f"got pbc={list(atoms.pbc)}")
+                         f"got pbc={[bool(p) for p in atoms.pbc]}")
     cell = np.array(atoms.cell[:], dtype=np.float64)
     if np.linalg.norm(cell[0]) == 0.0 or np.linalg.norm(cell[1]) == 0.0:
         raise ValueError(f"{source}: cell vectors a and b must be given")

@@ -111,10 +111,15 @@ class DeckTemplate:
     def __init__(self, path, text=None):
         self.path = os.path.abspath(path)
         if text is None:
-            if not os.path.exists(path):
+            from slidesim.deck import DeckError, decode_deck
+
+            if not os.path.isfile(path):
                 raise SweepError(f"deck {path} not found")
-            with open(path) as handle:
-                text = handle.read()
+            with open(path, "rb") as handle:
+                try:
+                    text = decode_deck(handle.read(), path).lstrip("\ufeff")
+                except DeckError as error:
+                    raise SweepError(str(error)) from None
         self.text = text
         code = "\n".join(_strip_comment(line) for line in text.splitlines())
         self.variables = {a or b for a, b in re.findall(r"\$\{(\w+)\}|\$(\w+)", code)}
@@ -182,16 +187,9 @@ def _set_keyword(lines, keyword, value):
             found = True
         else:
             out.append(line)
-    if not found:
-        out.insert(_first_code_line(out), f"{keyword} {value}")
+    if not found:  # at the end: every line of the deck keeps its number, for messages
+        out.append(f"{keyword} {value}")
     return out
-
-
-def _first_code_line(lines):
-    for k, line in enumerate(lines):
-        if _strip_comment(line).strip():
-            return k
-    return len(lines)
 
 
 def _option_value(keyword, option, value):

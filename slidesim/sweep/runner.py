@@ -53,14 +53,15 @@ class Sweep:
                          extra=dict(extra or {}))
 
     def check(self):
-        """Parse every task's deck here: a bad value fails before any task is submitted."""
+        """Parse every task's deck here: a bad value fails before any task is submitted. A
+        task's deck has the lines of the user's deck, so errors name that file and line."""
         from slidesim.deck import DeckError, parse_deck
 
         for task in self.tasks:
             try:
-                parse_deck(task.deck_text, os.path.join(task.run_dir, "deck.in"))
+                parse_deck(task.deck_text, self.template.path)
             except DeckError as error:
-                raise SweepError(f"the deck for {task.label()} is invalid:\n{error}") from None
+                raise SweepError(f"{error} (in the deck of task {task.label()})") from None
 
     def write_manifest(self):
         os.makedirs(self.sweep_dir, exist_ok=True)
