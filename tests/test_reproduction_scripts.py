@@ -57,6 +57,7 @@ def read_csv(path):
 
 
 @pytest.mark.parametrize("deck, variables", [
+    ("sweep_fig4a.in", {"T": "300", "E_par": "0.2"}),
     ("sweep_fig_s4.in", {"ANGLE": "15"}),
     ("sweep_fig_s5.in", {"T": "0.1", "E_par": "0.65", "E_perp": "0.45"}),
 ])
@@ -206,3 +207,28 @@ def test_fig_s4_summary_directions_and_trend():
     verdict = script.comparison(script.table(runs))["m"]
     assert verdict["all_along_60_in_(0,60]"] is False
     assert verdict["E_perp_c_never_rises_towards_60"] is False
+
+
+def test_fig4a_sweep_and_summary(tmp_path):
+    deck = shrink("sweep_fig4a.in", [("cells 15 15", "cells 3 3"),
+                                     ("duration 12 ps", "duration 0.3 ps"),
+                                     ("duration 150 ps", "duration 3 ps"),
+                                     ("field_perp_rate -0.02", "field_perp_rate -2")],
+                  tmp_path / "f4a.in")
+    sweep = tmp_path / "f4a"
+    slidesim("sweep", deck, "--set", "E_par=0,0.2", "--set", "T=300", "--workers", "1",
+             "--out", str(sweep), "--no-progress", cwd=tmp_path)
+    summary = load_script("fig4a_summary")
+    summary.main([str(sweep)])
+    rows = read_csv(sweep / "fig4a.csv")
+    assert [(r["model"], float(r["E_par_VA"]), float(r["T_K"])) for r in rows] == \
+        [("bn-dft", 0.0, 300.0), ("bn-dft", 0.2, 300.0)]
+    switches = read_csv(sweep / "summary.csv")
+    for row in rows:
+        runs = [r for r in switches if float(r["E_par"]) == float(row["E_par_VA"])
+                and r["switched"] == "True"]
+        assert int(row["switched"]) == len(runs)
+        if runs:  # the mean is the events' own field
+            fields = [-float(r["switch_field_z_VA"]) for r in runs]
+            assert float(row["E_perp_c_mean_VA"]) == pytest.approx(sum(fields) / len(fields))
+    assert (sweep / "fig4a.png").exists()

@@ -31,12 +31,27 @@ def read_rows(sweep):
         return list(csv.DictReader(handle))
 
 
-def table(rows):
+def deck_model(sweep):
+    """The model the sweep's deck names (when no --set model=... axis was swept)."""
+    try:
+        with open(os.path.join(sweep, "sweep.json")) as handle:
+            text = json.load(handle).get("deck_text", "")
+    except (OSError, ValueError):
+        return ""
+    for line in text.splitlines():
+        words = line.split("#")[0].split()
+        if len(words) >= 2 and words[0] == "model":
+            return words[1]
+    return ""
+
+
+def table(rows, default_model=""):
     groups = defaultdict(list)
     for row in rows:
         if row.get("status") != "done":
             continue
-        key = (row.get("MODEL", ""), float(row["E_par"]), float(row["T"]))
+        model = row.get("model") or default_model
+        key = (model, float(row["E_par"]), float(row["T"]))
         switched = row.get("switched") in ("True", "true", "1")
         field = -float(row["switch_field_z_VA"]) if switched else np.nan
         theta = float(row["switch_theta_deg"]) if switched else np.nan
@@ -88,7 +103,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = args.out or args.sweep
     os.makedirs(out, exist_ok=True)
-    summary = table(read_rows(args.sweep))
+    summary = table(read_rows(args.sweep), deck_model(args.sweep))
     with open(os.path.join(out, "fig4a.csv"), "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(summary[0]) if summary else ["model"])
         writer.writeheader()
