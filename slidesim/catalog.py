@@ -38,6 +38,10 @@ class ModelEntry:
         dipole: path of the registry-dipole parameters (JSON) fitted to the model, or None for
             the shipped h-BN fit (``slidesim/fields/params/bn_registry_dipole.json``).
         species: element names the model covers, or None when any (a file or a test model).
+        materials: for a model made for several materials, their own optima: a tuple of
+            (material, lattice a [A], distance d [A]) rows, which :meth:`geometry` reads; then
+            ``lattice`` and ``distance`` stay None and each material's builder default
+            (:data:`slidesim.structures.MONOLAYERS`) comes from its row.
     """
 
     name: str
@@ -47,6 +51,15 @@ class ModelEntry:
     distance: float = None
     dipole: str = None
     species: tuple = None
+    materials: tuple = None
+
+    def geometry(self, material):
+        """(lattice a [A], distance d [A]) of the model's flat bilayer of ``material``: its row
+        in ``materials``, else the model's one ``lattice`` and ``distance`` (either may be None)."""
+        for name, lattice, distance in self.materials or ():
+            if name == material:
+                return lattice, distance
+        return self.lattice, self.distance
 
     @property
     def factory(self):
@@ -82,6 +95,16 @@ CATALOG = {entry.name: entry for entry in (
                lattice=3.1152, distance=6.292,
                dipole=os.path.join(FIELD_PARAMS_DIR, "mos2_registry_dipole.json"),
                species=("Mo", "S")),
+    ModelEntry("tmd-ilp", "slidesim.models.builders:tmd_ilp",
+               "3R MoS2, WS2, MoSe2, WSe2: sw/mod + ilp/tmd (TMD.ILP), LAMMPS's TMD model",
+               # each material's flat 3R bilayer optimum in the builder's family (a, chalcogen
+               # height, metal-metal distance d at XM), validation/tmd_geometry.py; MoS2's equals
+               # mos2-ilp's (TMD.ILP repeats MoS2.ILP's rows to 6 digits). The registry dipole
+               # is MoS2's: no fit exists for W or Se, so fields on WS2, MoSe2, WSe2 are refused
+               materials=(("MoS2", 3.1152, 6.292), ("WS2", 3.1277, 6.3348),
+                          ("MoSe2", 3.3106, 6.5789), ("WSe2", 3.2876, 6.6204)),
+               dipole=os.path.join(FIELD_PARAMS_DIR, "mos2_registry_dipole.json"),
+               species=("Mo", "W", "S", "Se")),
     ModelEntry("tether", "slidesim.models.builders:tether",
                "harmonic spring of every atom to its start (tests of integrators)"),
     ModelEntry("torchscript", "slidesim.ml.torch_model:torchscript_model",

