@@ -76,7 +76,7 @@ class NebPath:
     in a field); polarization (n, 3) [pC/m] (NaN without a dipole source); barrier [meV per
     cell]: highest image above the start (the relaxed start: a minimum, also in a field);
     rigid_energy (n,) [meV per cell] at the same sliding vectors, from the rigid profile's
-    lowest point, and rigid_barrier: the profile's highest point above its lowest point before
+    lowest point before its highest, and rigid_barrier: the profile's highest point above its lowest point before
     it (:func:`barrier_of`, on a grid of 41 sliding vectors: in a field the rigid minimum moves
     away from the NEB's start); landau_energy (n,) and landau_barrier [meV per cell] likewise
     (None where the model has no dipole to fit Eq. 3 to); converged, steps: the NEB
@@ -213,7 +213,8 @@ def sliding_neb(model="bn-dft", material=None, cells=(1, 1), n_images=11, field_
 
     grid = np.linspace(min(t[0], t_start), max(t[-1], -t_start), 41)
     on_grid = np.array([rigid_energy_at(x) for x in grid])
-    rigid_energy = (np.array([rigid_energy_at(x) for x in t]) - on_grid.min()) * 1e3
+    rigid_energy = np.array([rigid_energy_at(x) for x in t]) - start_side_minimum(on_grid)
+    rigid_energy *= 1e3
     landau_energy, landau_barrier = _landau(model, material, field_vector, t)
     return NebPath(model, material, (start_name, end_name), field_vector, t, energy,
                    polarization, float(energy.max()), rigid_energy,
@@ -221,16 +222,20 @@ def sliding_neb(model="bn-dft", material=None, cells=(1, 1), n_images=11, field_
                    optimizer.nsteps, images)
 
 
+def start_side_minimum(energies):
+    """The lowest point of a profile before its highest point."""
+    energies = np.asarray(energies)
+    return float(energies[:int(np.argmax(energies)) + 1].min())
+
+
 def barrier_of(energies):
     """Highest point of a profile above the lowest point before it (its start-side minimum)."""
-    energies = np.asarray(energies)
-    top = int(np.argmax(energies))
-    return float(energies[top] - energies[:top + 1].min())
+    return float(np.max(energies) - start_side_minimum(energies))
 
 
 def _landau(model, material, field_vector, t):
     """Eq. 3 fitted to the model's rigid landscape: energies [meV] at the images' t from the
-    profile's lowest point and the barrier [meV] (:func:`barrier_of`, on a fine grid); (None,
+    profile's lowest point before its highest, and the barrier [meV] (:func:`barrier_of`, on a fine grid); (None,
     None) without a dipole."""
     from slidesim.landscape import fit_landau_to_model
 
@@ -243,7 +248,7 @@ def _landau(model, material, field_vector, t):
     e_perp = -field_vector[2]
     grid = np.linspace(min(path.t_ba_A, t[0]), max(path.t_ab_A, t[-1]), 2001)
     on_grid = path.energy_meV(grid, e_par, e_perp)
-    return (path.energy_meV(np.asarray(t), e_par, e_perp) - on_grid.min(),
+    return (path.energy_meV(np.asarray(t), e_par, e_perp) - start_side_minimum(on_grid),
             barrier_of(on_grid))
 
 
