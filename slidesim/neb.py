@@ -76,10 +76,10 @@ class NebPath:
     in a field); polarization (n, 3) [pC/m] (NaN without a dipole source); barrier [meV per
     cell]: highest image above the start (the relaxed start: a minimum, also in a field);
     rigid_energy (n,) [meV per cell] at the same sliding vectors, from the rigid profile's
-    lowest point before its highest, and rigid_barrier: the profile's highest point above
-    its lowest point before it (:func:`barrier_of`, on a grid of 41 sliding vectors: in a
-    field the rigid minimum moves away from the NEB's start); landau_energy (n,) and landau_barrier [meV per cell] likewise
-    (None where the model has no dipole to fit Eq. 3 to); converged, steps: the NEB
+    lowest point before its highest; rigid_barrier: the profile's highest point above that
+    point (:func:`barrier_of`, on a grid of 41 sliding vectors: in a field the rigid minimum
+    moves away from the NEB's start); landau_energy (n,) and landau_barrier [meV per cell]
+    likewise (None where the model has no dipole to fit Eq. 3 to); converged, steps: the NEB
     optimiser's; images: the ASE Atoms of the path.
     """
 
