@@ -513,7 +513,7 @@ def check_deck_files(deck):
     if problem:
         raise DeckError(deck.path, deck.lines.get("output"), None,
                         f"the output folder {deck.output} {problem}",
-                        "choose another folder with 'output FOLDER'")
+                        "set 'output' to a folder that can be written, e.g. 'output bn_heat'")
 
 
 def output_problem(folder):
@@ -525,8 +525,8 @@ def output_problem(folder):
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
-        return ("is not a folder: it is a file" if existing == folder else
-                f"is not a folder: {existing} on its path is a file")
+        return ("cannot be created: it is a file, not a folder" if existing == folder else
+                f"cannot be created: {existing} on its path is a file, not a folder")
     try:
         with tempfile.NamedTemporaryFile(dir=existing, prefix=".slidesim-probe-"):
             pass
