@@ -451,10 +451,6 @@ def cli(name, args, *words):
     return pytest.param(args, words, id=name)
 
 
-#: defects whose fix belongs in slidesim/commands/run.py: --steps and --threads take any int
-#: (a negative --steps runs the whole deck; --threads 0 is silently 1)
-RUN_PY = pytest.mark.xfail(strict=True, reason="run.py: --steps/--threads need IntRange(1)")
-
 COMMAND_LINES = [
     cli("no-such-command", ["rn", "x.in"], "No such command 'rn'"),
     cli("unknown-group-option", ["--verbose", "run"], "--verbose"),
@@ -463,10 +459,8 @@ COMMAND_LINES = [
     cli("run-no-deck", ["run"], "Missing argument 'DECK'"),
     cli("run-unknown-option", ["run", "ok.in", "--chek"], "--chek", "--check"),
     cli("run-steps-word", ["run", "ok.in", "--steps", "many"], "--steps", "many"),
-    pytest.param(["run", "ok.in", "--steps", "-5"], ("--steps",), id="run-steps-negative",
-                 marks=RUN_PY),
-    pytest.param(["run", "ok.in", "--threads", "0"], ("--threads",), id="run-threads-zero",
-                 marks=RUN_PY),
+    cli("run-steps-negative", ["run", "ok.in", "--steps", "-5"], "--steps"),
+    cli("run-threads-zero", ["run", "ok.in", "--threads", "0"], "--threads"),
     cli("run-restart-missing", ["run", "ok.in", "--restart", "missing.npz"], "missing.npz"),
     cli("run-restart-not-npz", ["run", "ok.in", "--restart", "notes.txt"], "notes.txt"),
     cli("run-restart-folder", ["run", "ok.in", "--restart", "adir"], "adir"),

@@ -13,8 +13,10 @@ from slidesim.commands import fail
 @click.option("--check", is_flag=True, help="Validate the deck and the model set-up; run nothing.")
 @click.option("--restart", type=click.Path(dir_okay=False),
               help="Continue from this checkpoint (e.g. out/checkpoint.npz).")
-@click.option("--steps", type=int, default=None, help="Stop after this many steps (can restart).")
-@click.option("--threads", type=int, default=None, help="Numba threads (default: all cores).")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Stop after this many steps (can restart).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Numba threads (default: all cores).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on a terminal only; elsewhere progress lines go to "
                    "stderr and log.txt).")
