@@ -38,7 +38,7 @@ def run_minimize_stage(run, observers=()):
     """Run the minimisation stage ``run.state`` is at (see the module docstring); returns the
     model results at the relaxed structure."""
     from slidesim.observers import replica_suffix
-    from slidesim.simulation import SimulationError
+    from slidesim.guards import SimulationError
 
     state, schedule = run.state, run.schedule
     stage = schedule.stages[state.stage]
