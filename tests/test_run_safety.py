@@ -253,6 +253,7 @@ def test_kill_and_disk_full_soak(tmp_path):
                             timeout=900, env=dict(os.environ, NUMBA_NUM_THREADS="1"))
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["kill_trials"] == 2 and summary["kill_during_rotation"] == 1
+    assert summary["killed_while_running"] == 2
     assert summary["kill_restarts_identical"] == 2, summary["records"]
     assert summary["tracebacks"] == 0, summary["records"]
     if summary["disk_full_trials"]:  # a tmpfs could be mounted

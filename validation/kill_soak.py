@@ -38,8 +38,8 @@ output {output}
 thermo every 5
 trajectory every 5 velocities yes
 checkpoint every {checkpoint_every}
-stage warm temperature 300 K steps 3000
-stage hot temperature 300 to 600 K steps 3000
+stage warm temperature 300 K steps 5000
+stage hot temperature 300 to 600 K steps 5000
 """
 
 
@@ -127,11 +127,17 @@ def kill_trial(root, k, reference, rng):
     output = os.path.join(folder, "out")
     sig = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
     process = slidesim(["run", deck], cwd=folder)
-    time.sleep(rng.uniform(2.0, 9.0))  # start-up (imports, cached kernels) is 2-4 s
+    # kill while it runs: once its first thermo rows are out, after a random delay
+    started = time.time()
+    while not os.path.exists(os.path.join(output, "thermo.csv")) and time.time() - started < 120:
+        time.sleep(0.05)
+    time.sleep(rng.uniform(0.0, 2.0))
+    running = process.poll() is None
     process.send_signal(sig)
     _, err = process.communicate(timeout=600)
     record = {"trial": k, "signal": signal.Signals(sig).name, "rotation": rotation,
-              "exit": process.returncode, "traceback": "Traceback" in err}
+              "killed_while_running": running, "exit": process.returncode,
+              "traceback": "Traceback" in err}
     record["unreadable"] = readable(output)
     os.chdir(folder)
     record["restart"] = finish(deck, output)
@@ -210,6 +216,7 @@ def main(argv=None):
     summary = {
         "kill_trials": len(kills),
         "kill_during_rotation": sum(r["rotation"] for r in kills),
+        "killed_while_running": sum(r["killed_while_running"] for r in kills),
         "kill_outputs_readable": sum(not r["unreadable"] for r in kills),
         "kill_restarts_identical": sum(good(r) for r in kills),
         "disk_full_trials": len(fulls),
