@@ -96,12 +96,15 @@ def main():
     parser.add_argument("--production", type=float, default=40.0, help="ps")
     parser.add_argument("--model", default="bn-ilp")
     parser.add_argument("--seed", type=int, default=4928)
+    parser.add_argument("--codes", nargs="+", default=["slidesim", "lammps"])
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as work:
         for temperature in args.temperatures:
             for code, runner in (("slidesim", slidesim_run), ("lammps", lammps_run)):
+                if code not in args.codes:
+                    continue
                 a, seconds = runner(temperature, args.equilibrate, args.production, args.seed,
                                     args.model, work)
                 row = {"code": code, "model": args.model, "temperature_K": temperature,
