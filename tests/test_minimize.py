@@ -241,3 +241,26 @@ def test_bad_minimisation_lines_say_where_and_how(line, message):
     with pytest.raises(DeckError) as error:
         parse_deck(f"system bilayer material BN cells 2 2\ntimestep 1 fs\n{line}\n", "x.in")
     assert message in str(error.value) and "x.in:3" in str(error.value)
+
+
+def test_a_machine_learned_model_relaxes_with_its_cell_in_a_field(tmp_path):
+    """A TorchScript model (slidesim.ml's example) with the registry dipole's Born charges:
+    positions and cell relax to the target pressure in a vertical field."""
+    pytest.importorskip("torch")
+    from slidesim.ml.examples import write_example_model
+    from slidesim.simulation import Simulation
+
+    path = write_example_model(str(tmp_path / "pair.pt"), cutoff=4.7)
+    deck = parse_deck(f"""system bilayer material BN cells 2 2 stacking BA lattice 2.5 A distance 3.3 A vacuum 20
+model torchscript path {path} device cpu
+timestep 0.5 fs
+integrator nve
+output {tmp_path / "out"}
+born_charges registry
+stage relax minimize fire ftol 1e-4 eV/A steps 3000 field 0 0 -0.2 V/A cell iso pressure 1 kbar stol 1 bar
+stage run steps 2
+""", str(tmp_path / "ml.in"))
+    Simulation(deck, progress=False).run()
+    rows = np.loadtxt(tmp_path / "out" / "minimize_relax.txt")
+    assert rows[-1, 2] < 1e-4 and abs(rows[-1, 3] - 1000.0) < 1.0
+    assert rows[-1, 4] < rows[0, 4] - 0.1  # the cell moved
