@@ -35,20 +35,15 @@ from slidesim.units import dipole_per_area_to_pC_per_m
 
 
 def material_of(model, material=None):
-    """The material of a catalog model (its species), or ``material`` when given."""
+    """The material of a catalog model (:func:`slidesim.structures.material_of_model`), or
+    ``material`` when given (checked against the model's species)."""
     from slidesim.catalog import model_entry
+    from slidesim.structures import material_of_model
 
     if material is not None:
         model_entry(model).check_species(monolayer(material).species)
         return material
-    species = model_entry(model).species
-    if species is None:
-        raise ValueError(f"model '{model}' does not say which material it is for: give the "
-                         "material (--material BN or MoS2)")
-    for name in ("BN", "MoS2"):
-        if set(monolayer(name).species) == set(species):
-            return name
-    raise ValueError(f"no bilayer builder for model '{model}' ({', '.join(species)})")
+    return material_of_model(model)
 
 
 def calculator_factory(model, field_vector, model_options):

@@ -46,6 +46,8 @@ class Observer:
 
 
 FIELD_COLUMNS = ["field_x_VA", "field_y_VA", "field_z_VA", "P_x_pCm", "P_y_pCm", "P_z_pCm"]
+#: in-plane box [A] (a = (lx, 0, 0), b = (xy, ly, 0)), in NPT runs
+CELL_COLUMNS = ["lx_A", "ly_A", "xy_A"]
 
 
 class ThermoLog(Observer):
@@ -58,6 +60,10 @@ class ThermoLog(Observer):
         self.field = run.engine.coupling is not None
         if self.field:
             columns += FIELD_COLUMNS
+        # the in-plane box where it moves (NPT): lx, ly, xy as LAMMPS's thermo keywords
+        self.cell = "pressure" in run.deck.integrator
+        if self.cell:
+            columns += CELL_COLUMNS
         step = state.step if run.restarted else None
         self.writers = [ThermoWriter(os.path.join(run.output, f"thermo{replica_suffix(r)}.csv"),
                                      columns, append=run.restarted, restart_step=step)
@@ -73,6 +79,9 @@ class ThermoLog(Observer):
             if self.field:
                 p = polarization_pC_per_m(state.dipole[r], state.cell)
                 columns.update(zip(FIELD_COLUMNS, [*state.field[r], *p]))
+            if self.cell:
+                columns.update(zip(CELL_COLUMNS, [state.cell[0, 0], state.cell[1, 1],
+                                                  state.cell[1, 0]]))
             writer.write_row(
                 step=state.step, time_ps=state.time, temperature_K=temperature(v, state.masses),
                 temperature_target_K=targets.temperature, potential_eV=result.energy,
@@ -329,8 +338,8 @@ class RunLog:
                  f"({result['ms_per_step']:.2f} ms/step"
                  + (f", {result['steps'] * run.deck.timestep / max(result['seconds'], 1e-9) * 86.4:.3g} "
                     "ns/day" if result['steps'] else "") + f"); {builds} neighbour-list builds"
-                 + (f" (one per {result['steps'] * state.n_replicas / builds:.0f} steps and replica)"
-                    if builds else "")]
+                 + (f" (one per {result['steps'] * state.n_replicas / builds:.3g} steps and replica)"
+                    if builds and result['steps'] else "")]
         if self.stages:
             lines.append(f"  {'stage':<16} {'steps':>8} {'T target [K]':>13} {'T mean [K]':>11} "
                          f"{'drift [meV/atom/ps]':>20}")

@@ -28,7 +28,8 @@ LOCK_NAME = ".slidesim.lock"
 
 #: the files one run writes in its folder (glob patterns)
 RUN_FILES = ("checkpoint.npz", "checkpoint.npz.prev", "thermo.csv", "thermo.r*.csv", "traj.nc",
-             "traj.r*.nc", "traj*.lammpsdump", "events.json", "log.txt")
+             "traj.r*.nc", "traj*.lammpsdump", "events.json", "log.txt", "minimize_*.txt",
+             "minimize_*.extxyz")
 
 #: files whose presence means the folder holds a run
 EVIDENCE = ("checkpoint.npz", "checkpoint.npz.prev", "traj.nc", "thermo.csv")

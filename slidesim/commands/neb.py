@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from slidesim.commands import fail, user_errors
+from slidesim.commands import fail, user_errors, writable_or_fail
 
 
 @click.command("neb")
@@ -16,7 +16,7 @@ from slidesim.commands import fail, user_errors
 @click.option("--model-path", type=click.Path(dir_okay=False),
               help="Model file of a torchscript model.")
 @click.option("--material", default=None,
-              help="BN or MoS2 (default: the model's).")
+              help="BN, MoS2, WS2, MoSe2 or WSe2 (default: the model's; needed for tmd-ilp).")
 @click.option("--cells", nargs=2, type=int, default=(1, 1), show_default=True,
               help="Repetitions N1 N2 of the primitive cell (1 1: uniform sliding).")
 @click.option("--images", type=int, default=9, show_default=True,
@@ -27,7 +27,7 @@ from slidesim.commands import fail, user_errors
                    "(-0.866, 0.5) (60 deg from +y).")
 @click.option("--fmax", type=float, default=1e-4, show_default=True,
               help="Force tolerance of the band and the end points [eV/A].")
-@click.option("--steps", type=int, default=3000, show_default=True,
+@click.option("--steps", type=click.IntRange(min=1), default=3000, show_default=True,
               help="Optimiser steps at most.")
 @click.option("--lattice", type=float, default=None,
               help="Lattice constant [A] (default: the model's own).")
@@ -49,6 +49,9 @@ def neb(model_name, model_path, material, cells, images, field_vector, fmax, ste
         raise click.BadParameter("cells must be at least 1 1", param_hint="--cells")
     if not fmax > 0:
         raise click.BadParameter("must be > 0 eV/A", param_hint="--fmax")
+    for path_out, option in ((plot, "--plot"), (csv_out, "--csv")):
+        if path_out:  # before minutes of optimisation, not after
+            writable_or_fail(path_out, option)
     options = {"path": model_path} if model_path else None
     with user_errors(kinds=(ValueError, OSError, RuntimeError)):
         path = sliding_neb(model_name, material, tuple(cells), images, np.array(field_vector),
