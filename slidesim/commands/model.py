@@ -48,7 +48,7 @@ def info(path, device):
         report = check_model_file(path, device=device)
     except ImportError as err:
         fail(str(err))
-    if report.metadata is None and report.problems:  # not a model file at all (or none)
+    if not report.readable:  # not a model file at all (or none)
         fail(f"{path}: {report.problems[0]}")
     click.echo(report.summary())
     if not report.ok:

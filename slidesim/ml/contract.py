@@ -175,6 +175,8 @@ class ContractReport:
     metadata: dict = None
     outputs: dict = field(default_factory=dict)
     asr_violation: float = None
+    #: False when the file is missing or no model archive at all (not just a broken contract)
+    readable: bool = True
 
     @property
     def ok(self):
@@ -254,6 +256,8 @@ def check_model_file(path, device="cpu"):
         module, metadata = load_model_file(path, device)
     except (ContractError, FileNotFoundError) as err:
         report.problems.append(str(err))
+        report.readable = not isinstance(err, FileNotFoundError) and \
+            "is not a TorchScript archive" not in str(err)
         return report
     report.metadata = metadata
     report.problems += metadata_problems(metadata)
