@@ -501,6 +501,8 @@ COMMAND_LINES = [
     cli("coercive-t-ba-alone", ["coercive", "--t-ba", "-0.7"], "--t-ba"),
     cli("coercive-csv-out-under-file", ["coercive", "--csv", "afile/c.csv"], "afile"),
     cli("validate-model", ["validate", "--model", "nope"], "unknown model 'nope'"),
+    cli("validate-model-of-another-material", ["validate", "--model", "mos2-ilp"], "mos2-ilp",
+        "no parameters for BN", "--suite"),
     cli("validate-suite-missing", ["validate", "--suite", "missing"], "missing"),
     cli("validate-ilp-missing", ["validate", "--ilp", "missing.ILP"], "missing.ILP"),
     cli("validate-lattice-zero", ["validate", "--lattice", "0"], "--lattice"),

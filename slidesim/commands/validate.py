@@ -53,8 +53,14 @@ def validate(model_names, suite_dir, ilp, tersoff, dipole, lattice, output, plot
     evaluations = []
     for name in model_names:
         try:
-            model_entry(name)
-            source = default_dipole(name, monolayer(suite.material).species, dipole)
+            entry = model_entry(name)
+            species = monolayer(suite.material).species
+            if entry.species is not None and not set(species) <= set(entry.species):
+                fail(f"model '{name}' has no parameters for {suite.material} "
+                     f"({', '.join(species)}), the material of suite '{suite.name}' "
+                     f"({suite_dir}); give a suite of its material with --suite DIR "
+                     "(docs/validation.md)")
+            source = default_dipole(name, species, dipole)
         except ValueError as err:
             fail(str(err))
         try:
