@@ -118,5 +118,5 @@ def model_entry(name):
     if entry is None:
         close = difflib.get_close_matches(str(name), list(CATALOG), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ValueError(f"unknown model '{name}'{hint} Known models: {', '.join(CATALOG)}")
+        raise ValueError(f"unknown model '{name}'{hint} (known models: {', '.join(CATALOG)})")
     return entry

@@ -54,7 +54,7 @@ def test_catalog_entries_hold_what_each_model_implies():
 def test_unknown_model_names_get_a_did_you_mean():
     with pytest.raises(ValueError, match="unknown model 'bn-dtf'; did you mean 'bn-dft'"):
         model_entry("bn-dtf")
-    with pytest.raises(ValueError, match="Known models: bn-ilp, bn-dft, mos2-ilp, tmd-ilp, tether, "
+    with pytest.raises(ValueError, match="known models: bn-ilp, bn-dft, mos2-ilp, tmd-ilp, tether, "
                        "torchscript"):
         model_entry("lj")
     with pytest.raises(ValueError, match="did you mean 'tether'"):
