@@ -133,9 +133,13 @@ def build_model_of(deck, state):
     return model
 
 
-def check_restart(deck, state, meta, integrator, path):
+def check_restart(deck, state, meta, integrator, path, new_integrator=False):
     """SimulationError unless the checkpoint at ``path`` holds the system the deck describes:
-    the same atoms (count, species, layers), cell, number of replicas and integrator."""
+    the same atoms (count, species, layers), cell, number of replicas and integrator.
+
+    new_integrator: accept another integrator (or chain length) than the checkpoint's; the
+    thermostat's variables then start afresh (:func:`renew_thermostat`). Returns whether the
+    integrator differs."""
     start = build_state(deck)
     problems = []
     if state.n_atoms != start.n_atoms:
@@ -154,18 +158,36 @@ def check_restart(deck, state, meta, integrator, path):
     if state.n_replicas != deck.replicas:
         problems.append(f"{state.n_replicas} replicas, the deck asks for {deck.replicas}")
     written_by = meta.get("integrator")
+    changed = None
     if written_by is not None and written_by != integrator.name:
-        problems.append(f"integrator {written_by}, the deck's is {integrator.name}")
+        changed = f"integrator {written_by}, the deck's is {integrator.name}"
     elif state.nose_hoover.shape[2] != getattr(integrator, "chain_length", 0) and \
             integrator.name == "nose-hoover":
-        problems.append(f"a Nose-Hoover chain of {state.nose_hoover.shape[2]}, the deck's has "
-                        f"{integrator.chain_length}")
+        changed = (f"a Nose-Hoover chain of {state.nose_hoover.shape[2]}, the deck's has "
+                   f"{integrator.chain_length}")
+    barostat_before = state.barostat_chain.shape[2] > 0 if state.barostat_chain is not None \
+        else False
+    if changed and new_integrator and (barostat_before or "pressure" in deck.integrator):
+        problems.append(f"{changed} (a barostat cannot be added or removed on a restart)")
+    elif changed and not new_integrator:
+        problems.append(changed)
     if problems:
+        hint = (" Restart with the deck that wrote it, add --new-integrator to continue this state "
+                "with the deck's integrator (its thermostat starts afresh)," if changed and
+                not new_integrator and len(problems) == 1 else " Restart with the deck that wrote it,")
         raise SimulationError(
             f"checkpoint {path} is not a state of the run {deck.path} describes: it has "
-            f"{'; '.join(problems)}. Restart with the deck that wrote it, or start a new run "
-            f"(a checkpoint's structure can start one: write it out with slidesim.io.structures "
-            f"and use 'system file').")
+            f"{'; '.join(problems)}.{hint} or start a new run (a checkpoint's structure can "
+            f"start one: write it out with slidesim.io.structures and use 'system file').")
+    return changed is not None
+
+
+def renew_thermostat(state, integrator):
+    """Thermostat variables of ``integrator``, zeroed, in ``state`` (a restart that changes the
+    integrator; :meth:`integrator.setup` then initialises them as at a start)."""
+    n_rep = state.n_replicas
+    state.nose_hoover = np.zeros((n_rep, 3, integrator.chain_length))
+    state.bath_energy = np.zeros(n_rep)
 
 
 class Simulation:
@@ -179,7 +201,8 @@ class Simulation:
 
     log_interval = 60.0
 
-    def __init__(self, deck: Deck, restart=None, progress=None, overwrite=False, log_lines=None):
+    def __init__(self, deck: Deck, restart=None, progress=None, overwrite=False, log_lines=None,
+                 new_integrator=False):
         self.deck = deck
         self.deck_hash = hashlib.sha256(deck.text.encode()).hexdigest()
         self.schedule = Schedule(deck.stages, deck.timestep)
@@ -189,6 +212,7 @@ class Simulation:
         self.checkpoint_path = os.path.join(self.output, "checkpoint.npz")
         self.restarted = restart is not None
         self.restart_path = restart
+        self.integrator_changed = False
         self.overwrite = overwrite
         self.folder = OutputFolder(self.output)
         self.log_lines = (not sys.stderr.isatty()) if log_lines is None else log_lines
@@ -200,7 +224,13 @@ class Simulation:
             if self.state.stage > len(deck.stages):
                 raise SimulationError(f"checkpoint {restart} is at stage {self.state.stage}, "
                                       f"but {deck.path} has only {len(deck.stages)} stages")
-            check_restart(deck, self.state, meta, integrator, restart)
+            self.integrator_changed = check_restart(deck, self.state, meta, integrator, restart,
+                                                    new_integrator)
+            if self.integrator_changed:
+                renew_thermostat(self.state, integrator)
+                print(f"slidesim: note: {restart} continues with {deck.path}'s integrator "
+                      f"({integrator.name}); its thermostat starts afresh, and with it the "
+                      "conserved quantity", file=sys.stderr)
         else:
             self.state = fresh_state(deck, build_state(deck), integrator)
         state = self.state
@@ -279,7 +309,7 @@ class Simulation:
         results = self.evaluate()
         for r in range(state.n_replicas):  # a start with overlapping atoms stops here
             check_replica(state, r, results[r], Limits.of_deck(deck), self.checkpoint_path)
-        if not self.restarted:
+        if not self.restarted or self.integrator_changed:
             t0 = schedule.now(state).temperature
             for r in range(state.n_replicas):
                 self.integrator.setup(state, r, t0)

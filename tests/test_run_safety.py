@@ -280,3 +280,34 @@ def test_messages_never_name_a_checkpoint_that_does_not_exist(tmp_path):
     assert last_good_checkpoint(str(tmp_path / "checkpoint.npz")) == "No checkpoint was written yet"
     (tmp_path / "checkpoint.npz").write_bytes(b"x")
     assert str(tmp_path) in last_good_checkpoint(str(tmp_path / "checkpoint.npz"))
+
+
+@pytest.mark.parametrize("new", ["nve", "langevin tdamp 50 fs", "nose-hoover tdamp 50 fs chain 5"])
+def test_a_restart_may_change_the_integrator_only_when_asked(tmp_path, new):
+    """A checkpoint of a Nose-Hoover run refuses another integrator, unless --new-integrator:
+    then the run continues from the same positions and velocities with a fresh thermostat."""
+    (tmp_path / "nh.in").write_text(DECK.format(output="out"))
+    (tmp_path / "other.in").write_text(DECK.format(output="out").replace(
+        "integrator nose-hoover tdamp 50 fs", f"integrator {new}"))
+    first = slidesim("run", "nh.in", "--steps", "20", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    refused = slidesim("run", "other.in", "--restart", "out/checkpoint.npz", cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--new-integrator" in refused.stderr.strip().splitlines()[-1]
+    from slidesim.io.thermo import read_thermo
+
+    rows_before = len(read_thermo(str(tmp_path / "out" / "thermo.csv"))["step"])
+    changed = slidesim("run", "other.in", "--restart", "out/checkpoint.npz", "--new-integrator",
+                       cwd=tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    assert "thermostat starts afresh" in changed.stderr
+    thermo = read_thermo(str(tmp_path / "out" / "thermo.csv"))
+    assert list(thermo["step"][rows_before - 1:]) == [20, 25, 30, 35, 40]
+    from slidesim.io.checkpoint import read_checkpoint
+
+    state, meta = read_checkpoint(str(tmp_path / "out" / "checkpoint.npz"))
+    assert meta["integrator"] == new.split()[0] and state.step == 40
+    if new.endswith("chain 5"):
+        assert state.nose_hoover.shape == (1, 3, 5)
+    elif new.startswith("langevin"):
+        assert state.bath_energy[0] != 0.0  # the new bath did work

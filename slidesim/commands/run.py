@@ -23,7 +23,11 @@ from slidesim.commands import fail
 @click.option("--overwrite", is_flag=True,
               help="Replace the run the output folder holds (its checkpoint, trajectory, thermo "
                    "and log are deleted first).")
-def run(deck, check, restart, steps, threads, progress, overwrite):
+@click.option("--new-integrator", is_flag=True,
+              help="With --restart: continue the checkpoint's state with the deck's integrator "
+                   "even if another one wrote it (e.g. NVE after Nose-Hoover); its thermostat "
+                   "starts afresh.")
+def run(deck, check, restart, steps, threads, progress, overwrite, new_integrator):
     """Run the simulation a DECK describes (see docs/decks.md)."""
     from slidesim.deck import DeckError, read_deck
 
@@ -41,7 +45,10 @@ def run(deck, check, restart, steps, threads, progress, overwrite):
     from slidesim.simulation import Simulation, SimulationError
 
     try:
-        simulation = Simulation(parsed, restart=restart, progress=progress, overwrite=overwrite)
+        if new_integrator and restart is None:
+            fail("--new-integrator goes with --restart CHECKPOINT")
+        simulation = Simulation(parsed, restart=restart, progress=progress, overwrite=overwrite,
+                                new_integrator=new_integrator)
     except (ValueError, OSError, SimulationError) as err:
         fail(f"{deck}: {err}")
     state = simulation.state
