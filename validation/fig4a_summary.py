@@ -24,11 +24,26 @@ PAPER = {"E_perp_c_100K": 1.99, "E_perp_c_saturated": 1.39}
 
 
 def read_rows(sweep):
+    """The sweep's table (summary.csv), or, while the sweep still runs, the rows of the tasks
+    finished so far (their done.json)."""
     path = os.path.join(sweep, "summary.csv")
-    if not os.path.exists(path):
-        sys.exit(f"{path} not found: run the sweep (or `slidesim sweep ... --dry-run` lists it)")
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+    if os.path.exists(path):
+        with open(path, newline="") as handle:
+            return list(csv.DictReader(handle))
+    import glob
+
+    from slidesim.sweep.tasks import replica_rows
+
+    rows = []
+    for done in sorted(glob.glob(os.path.join(glob.escape(sweep), "**", "done.json"),
+                                 recursive=True)):
+        with open(done) as handle:
+            summary = json.load(handle)
+        rows += [{k: str(v) for k, v in row.items()} for row in replica_rows(summary)]
+    if not rows:
+        sys.exit(f"{sweep}: no summary.csv and no finished task yet")
+    print(f"(sweep still running: {len(rows)} finished run(s) so far)")
+    return rows
 
 
 def deck_model(sweep):
