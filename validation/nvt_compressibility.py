@@ -1,6 +1,7 @@
 """Isothermal in-plane compressibility of an h-BN bilayer (bn-ilp, 4 x 4) at temperature T
 from two NVT runs at lattices 0.4 % apart, and the lattice fluctuation it predicts for NPT
-(<dA^2>/A^2 = kB T / (V K)); the reference for docs/relax.md's NPT table.
+(<dA^2>/A^2 = kB T / (V K)): a quick two-point estimate. The reference of docs/relax.md's NPT
+table is validation/nvt_area_distribution.py (seven lattices, the whole distribution).
 
     python validation/nvt_compressibility.py 1000
 """
