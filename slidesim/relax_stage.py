@@ -34,9 +34,10 @@ def minimize_settings(stage):
     return fire, cell
 
 
-def run_minimize_stage(run, observers=()):
+def run_minimize_stage(run, observers=(), run_log=None):
     """Run the minimisation stage ``run.state`` is at (see the module docstring); returns the
-    model results at the relaxed structure."""
+    model results at the relaxed structure. ``run_log``: the run's RunLog (log.txt), which
+    gets the outcome too."""
     from slidesim.observers import replica_suffix
     from slidesim.guards import SimulationError
 
@@ -65,10 +66,13 @@ def run_minimize_stage(run, observers=()):
                         state, r, forces=results[r].forces, energy=results[r].energy)
         a, b = np.linalg.norm(state.cell[0]), np.linalg.norm(state.cell[1])
         note = "" if outcome.converged else " (NOT converged: raise 'steps' or loosen 'ftol')"
-        print(f"slidesim: minimisation '{stage.name}'{replica_suffix(r)}: {outcome.reason} "
-              f"after {outcome.steps} steps{note}; energy {outcome.energy:.6f} eV, fmax "
-              f"{outcome.fmax:.2e} eV/A, in-plane pressure {outcome.pressure:.3g} bar, "
-              f"|a| = {a:.6f} A, |b| = {b:.6f} A", file=sys.stderr)
+        message = (f"minimisation '{stage.name}'{replica_suffix(r)}: {outcome.reason} "
+                   f"after {outcome.steps} steps{note}; energy {outcome.energy:.6f} eV, fmax "
+                   f"{outcome.fmax:.2e} eV/A, in-plane pressure {outcome.pressure:.3g} bar, "
+                   f"|a| = {a:.6f} A, |b| = {b:.6f} A")
+        print(f"slidesim: {message}", file=sys.stderr)
+        if run_log is not None:
+            run_log.write(message)
     targets = schedule.now(state)
     for observer in observers:
         observer.observe(run, results, targets)

@@ -397,7 +397,7 @@ class Simulation:
                     reason = f"stopped by {signals.requested}"
                     break
                 if schedule.stages[state.stage].minimize is not None:  # slidesim.relax_stage
-                    results = run_minimize_stage(self, observers)
+                    results = run_minimize_stage(self, observers, log)
                     continue
                 targets = schedule.next(state)
                 old_positions = state.positions.copy()

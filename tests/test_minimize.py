@@ -215,6 +215,8 @@ def test_a_deck_relaxes_then_runs_and_restarts_exactly(tmp_path):
     assert state.stage == 2 and state.step == 10
     rows = np.loadtxt(tmp_path / "whole" / "minimize_relax.txt")
     assert rows[-1, 2] < 1e-4 and abs(rows[-1, 3]) < 1.0
+    log = (tmp_path / "whole" / "log.txt").read_text()  # the outcome is in the run's log
+    assert "minimisation 'relax': converged after" in log and "|a| = " in log
 
     parts = parse_deck(DECK.format(output=tmp_path / "parts"), str(tmp_path / "b.in"))
     Simulation(parts, progress=False).run(max_steps=5)
