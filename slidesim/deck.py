@@ -9,8 +9,9 @@ import difflib
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
+
+from slidesim.outputs import output_problem
 
 #: unit name -> (kind, factor to slidesim's unit of that kind)
 UNITS = {
@@ -514,25 +515,6 @@ def check_deck_files(deck):
         raise DeckError(deck.path, deck.lines.get("output"), None,
                         f"the output folder {deck.output} {problem}",
                         "set 'output' to a folder that can be written, e.g. 'output bn_heat'")
-
-
-def output_problem(folder):
-    """Why the output folder ``folder`` cannot be written (None if it can): a path under a
-    regular file, an existing file, a folder where files cannot be made (read-only, /proc).
-    Probes with a file made and removed in the deepest existing folder on the path."""
-    folder = os.path.abspath(folder)
-    existing = folder
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    if not os.path.isdir(existing):
-        return ("cannot be created: it is a file, not a folder" if existing == folder else
-                f"cannot be created: {existing} on its path is a file, not a folder")
-    try:
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".slidesim-probe-"):
-            pass
-    except OSError as err:
-        return f"cannot be written ({existing}: {err.strerror or err})"
-    return None
 
 
 def decode_deck(data, path="<deck>"):

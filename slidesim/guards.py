@@ -67,21 +67,21 @@ def check_replica(state, replica, result, limits, checkpoint_path, old_positions
     """Stop the run if ``replica`` has non-finite energy or forces, is hotter than the limit, or
     (with ``old_positions`` (N, 3) [A] and the conserved energies [eV] of this and the previous
     step) moved, was pushed or jumped in energy more than :class:`Limits` allow.
-    ``limits``: a Limits (or a temperature limit [K], the other checks at their defaults)."""
+    ``limits``: a Limits (or a temperature limit [K], the other checks at their defaults).
+    Returns the replica's temperature [K] (the run log averages it)."""
     if not isinstance(limits, Limits):
         limits = Limits(float(limits))
     where = f"at step {state.step} (replica {replica})"
-    good = last_good_checkpoint(checkpoint_path)
     if not (np.isfinite(result.energy) and np.isfinite(result.forces).all()):
         raise SimulationError(
-            f"non-finite energy or forces {where}: the system blew up. {good}; try a smaller "
+            f"non-finite energy or forces {where}: the system blew up. {last_good_checkpoint(checkpoint_path)}; try a smaller "
             f"timestep or check the starting structure.")
     force = np.sqrt(np.einsum("ij,ij->i", result.forces, result.forces))
     atom = int(np.argmax(force))
     if not force[atom] <= limits.force:
         raise SimulationError(
             f"force {force[atom]:.3g} eV/A on atom {atom} {where} exceeds the limit "
-            f"{limits.force:g} eV/A: atoms overlap or the system blew up. {good}; check the "
+            f"{limits.force:g} eV/A: atoms overlap or the system blew up. {last_good_checkpoint(checkpoint_path)}; check the "
             f"starting structure (layer distance, lattice) or the timestep, or raise "
             f"'limit force'.")
     if old_positions is not None:
@@ -91,7 +91,7 @@ def check_replica(state, replica, result, limits, checkpoint_path, old_positions
         if not moved[atom] <= limits.displacement:
             raise SimulationError(
                 f"atom {atom} moved {moved[atom]:.3g} A in one step {where}, more than the limit "
-                f"{limits.displacement:g} A: the system blew up. {good}; try a smaller "
+                f"{limits.displacement:g} A: the system blew up. {last_good_checkpoint(checkpoint_path)}; try a smaller "
                 f"timestep, or raise 'limit displacement'.")
     if conserved is not None and previous_conserved is not None:
         jump = abs(conserved - previous_conserved) / state.n_atoms
@@ -99,13 +99,14 @@ def check_replica(state, replica, result, limits, checkpoint_path, old_positions
             raise SimulationError(
                 f"the conserved energy changed by {jump:.3g} eV per atom in one step {where}, "
                 f"more than the limit {limits.energy:g} eV: the integration broke down. "
-                f"{good}; try a smaller timestep, or raise 'limit energy'.")
+                f"{last_good_checkpoint(checkpoint_path)}; try a smaller timestep, or raise 'limit energy'.")
     t_now = temperature(state.velocities[replica], state.masses)
     if not t_now < limits.temperature:
         raise SimulationError(
             f"temperature {t_now:.1f} K exceeds the limit {limits.temperature:.1f} K {where}: "
-            f"the run is exploding. {good}; try a smaller timestep, or raise "
+            f"the run is exploding. {last_good_checkpoint(checkpoint_path)}; try a smaller timestep, or raise "
             f"'limit temperature'.")
+    return t_now
 
 
 class StopSignals:

@@ -219,9 +219,9 @@ class RunLog:
     and the end-of-run summary (:meth:`summary`). ``echo``: the progress lines also go to
     stderr (the default when stderr is not a terminal, where no progress bar is drawn).
 
-    :meth:`step` is called by the driver after every step with the conserved energy of every
-    replica, and keeps the statistics of the summary: mean temperature per stage, the drift of
-    the conserved quantity within each stage, neighbour-list builds.
+    :meth:`step` is called by the driver after every step with the conserved energy and the
+    temperature of every replica, and keeps the statistics of the summary: mean temperature per
+    stage, the drift of the conserved quantity within each stage, neighbour-list builds.
     """
 
     def __init__(self, run, todo, echo=False, interval=60.0):
@@ -282,18 +282,16 @@ class RunLog:
         return sum(nl.n_builds for lists in run.engine.neighbor_lists for nl in lists.values())
 
     # ---- per step ---------------------------------------------------------------------------
-    def step(self, run, targets, conserved, stage_ended):
-        """After every step: statistics, and a progress line when due."""
-        from slidesim.integrators import temperature
-
+    def step(self, run, targets, conserved, temperatures, stage_ended):
+        """After every step (with each replica's conserved energy [eV] and temperature [K], as
+        the guards computed them): statistics, and a progress line when due."""
         state = run.state
         self.done += 1
         stats = self.stages.get(state.stage)
         if stats is None:
             stats = self.stages[state.stage] = StageStats(targets.stage.name,
-                                                                  targets.stage.n_steps)
-        t_mean = sum(temperature(v, state.masses) for v in state.velocities) / state.n_replicas
-        stats.add(state, t_mean, targets.temperature, conserved)
+                                                          targets.stage.n_steps)
+        stats.add(state, sum(temperatures) / len(temperatures), targets.temperature, conserved)
         now = self.clock()
         if stage_ended:
             self.write(f"stage {targets.stage.name} ended at step {state.step} "

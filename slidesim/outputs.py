@@ -23,6 +23,7 @@ import glob
 import os
 import socket
 import sys
+import tempfile
 
 LOCK_NAME = ".slidesim.lock"
 
@@ -33,6 +34,25 @@ RUN_FILES = ("checkpoint.npz", "checkpoint.npz.prev", "thermo.csv", "thermo.r*.c
 
 #: files whose presence means the folder holds a run
 EVIDENCE = ("checkpoint.npz", "checkpoint.npz.prev", "traj.nc", "thermo.csv")
+
+
+def output_problem(folder):
+    """Why the output folder ``folder`` cannot be written (None if it can): a path under a
+    regular file, an existing file, a folder where files cannot be made (read-only, /proc).
+    Probes with a file made and removed in the deepest existing folder on the path."""
+    folder = os.path.abspath(folder)
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return ("cannot be created: it is a file, not a folder" if existing == folder else
+                f"cannot be created: {existing} on its path is a file, not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".slidesim-probe-"):
+            pass
+    except OSError as err:
+        return f"cannot be written ({existing}: {err.strerror or err})"
+    return None
 
 
 class OutputError(RuntimeError):
@@ -49,35 +69,10 @@ class OutputFolder:
     # ---- checks ---------------------------------------------------------------------------
     def check_writable(self):
         """OutputError unless the folder exists as a writable directory or can be created."""
-        path = self.path
-        existing = path
-        while not os.path.exists(existing):
-            parent = os.path.dirname(existing)
-            if parent == existing:
-                break
-            existing = parent
-        if not os.path.isdir(existing):
-            raise OutputError(f"output folder {path} cannot be created: {existing} is a file, "
-                              "not a folder. Set 'output' in the deck to another path")
-        if not os.access(existing, os.W_OK | os.X_OK):
-            raise OutputError(f"output folder {path} cannot be written ({existing} is not "
-                              "writable). Set 'output' in the deck to a folder you can write")
-        # try it (read-only mounts, /proc, quotas): a file in the folder, or a folder where
-        # the missing ones would be created
-        probe = os.path.join(existing, f".slidesim.probe.{os.getpid()}")
-        try:
-            if existing == path:
-                with open(probe, "w") as handle:
-                    handle.write("probe\n")
-                os.remove(probe)
-            else:
-                os.mkdir(probe)
-                os.rmdir(probe)
-        except OSError as err:
-            verb = "written" if existing == path else "created"
-            raise OutputError(f"output folder {path} cannot be {verb} ({err.strerror} in "
-                              f"{existing}). Set 'output' in the deck to a folder you can "
-                              "write") from None
+        problem = output_problem(self.path)
+        if problem:
+            raise OutputError(f"output folder {self.path} {problem}. Set 'output' in the deck "
+                              "to a folder you can write")
 
     def previous_run(self):
         """A description of the run the folder holds, or None when it holds none."""
@@ -106,7 +101,7 @@ class OutputFolder:
         """Remove temporary files a killed run can leave (a checkpoint or a rewritten thermo or
         trajectory file it was writing when it died); the files they were to replace are intact."""
         for pattern in (".checkpoint.*.tmp", "checkpoint.npz.prev.tmp", "events.json.tmp",
-                        ".thermo.*.csv", ".truncate.*.nc", ".slidesim.probe.*"):
+                        ".thermo.*.csv", ".truncate.*.nc", ".slidesim-probe-*"):
             for name in glob.glob(os.path.join(glob.escape(self.path), pattern)):
                 try:
                     os.remove(name)

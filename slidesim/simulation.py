@@ -165,20 +165,20 @@ def check_restart(deck, state, meta, integrator, path, new_integrator=False):
             integrator.name == "nose-hoover":
         changed = (f"a Nose-Hoover chain of {state.nose_hoover.shape[2]}, the deck's has "
                    f"{integrator.chain_length}")
-    barostat_before = state.barostat_chain.shape[2] > 0 if state.barostat_chain is not None \
-        else False
-    if changed and new_integrator and (barostat_before or "pressure" in deck.integrator):
+    barostat = state.barostat_chain.shape[2] > 0 or "pressure" in deck.integrator
+    if changed and new_integrator and barostat:
         problems.append(f"{changed} (a barostat cannot be added or removed on a restart)")
     elif changed and not new_integrator:
         problems.append(changed)
     if problems:
-        hint = (" Restart with the deck that wrote it, add --new-integrator to continue this state "
-                "with the deck's integrator (its thermostat starts afresh)," if changed and
-                not new_integrator and len(problems) == 1 else " Restart with the deck that wrote it,")
+        only_integrator = changed and not new_integrator and len(problems) == 1
         raise SimulationError(
             f"checkpoint {path} is not a state of the run {deck.path} describes: it has "
-            f"{'; '.join(problems)}.{hint} or start a new run (a checkpoint's structure can "
-            f"start one: write it out with slidesim.io.structures and use 'system file').")
+            f"{'; '.join(problems)}. Restart with the deck that wrote it,"
+            + (" add --new-integrator to continue this state with the deck's integrator (its "
+               "thermostat starts afresh)," if only_integrator else "")
+            + " or start a new run (a checkpoint's structure can start one: write it out with "
+            "slidesim.io.structures and use 'system file').")
     return changed is not None
 
 
@@ -411,10 +411,12 @@ class Simulation:
                 # a stage's first step may change the target temperature, and with it the
                 # thermostat's energy: the conserved energy is compared within stages only
                 within_stage = state.stage_step > 1
+                temperatures = []
                 for r in range(state.n_replicas):
                     now = self.conserved_energy(r, results[r], targets)
-                    check_replica(state, r, results[r], limits, self.checkpoint_path,
-                                  old_positions[r], now, conserved[r] if within_stage else None)
+                    temperatures.append(check_replica(
+                        state, r, results[r], limits, self.checkpoint_path, old_positions[r], now,
+                        conserved[r] if within_stage else None))
                     conserved[r] = now
                 stage = targets.stage
                 stopped = False
@@ -425,7 +427,7 @@ class Simulation:
                 for observer in observers:
                     if observer.due(state, stage_ended):
                         observer.observe(self, results, targets)
-                log.step(self, targets, conserved, stage_ended)
+                log.step(self, targets, conserved, temperatures, stage_ended)
                 if stage_ended:
                     if stopped and bar is not None:
                         bar.skip(stage.n_steps - state.stage_step)

@@ -38,7 +38,7 @@ class FiniteFloat(click.FloatRange):
 def writable_or_fail(path, option):
     """:func:`fail` unless the file ``path`` (given by ``option``) can be written: its folder
     exists or can be made, and files can be made there. Checked before any long computation."""
-    from slidesim.deck import output_problem
+    from slidesim.outputs import output_problem
 
     problem = output_problem(os.path.dirname(os.path.abspath(path)))
     if problem:
