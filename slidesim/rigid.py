@@ -22,6 +22,8 @@ from slidesim.units import dipole_per_area_to_pC_per_m
 #: interlayer distances [A] searched when the distance is relaxed (for h-BN; other materials
 #: scale brackets by their interlayer distance over h-BN's, see :func:`material_bracket`)
 DISTANCE_BRACKET = (2.6, 4.4)
+#: lattice constants [A] searched for the zero-stress lattice (h-BN; scaled for other materials)
+LATTICE_BRACKET = (2.40, 2.62)
 
 
 def material_bracket(bracket, material):
@@ -113,9 +115,14 @@ class RigidBilayer:
                                 method="bounded", options={"xatol": tolerance})
         return float(found.x), float(found.fun)
 
-    def equilibrium_lattice(self, fraction=2.0 / 3.0, bracket=(2.40, 2.62)):
+    def equilibrium_lattice(self, fraction=2.0 / 3.0, bracket=None):
         """Lattice constant a [A] minimising the energy of the stacking (AB by default), with
-        the distance relaxed at each a (the zero in-plane stress lattice of the flat bilayer)."""
+        the distance relaxed at each a (the zero in-plane stress lattice of the flat bilayer).
+        bracket: (a_min, a_max) [A] searched; default h-BN's (2.40, 2.62) scaled by the
+        material's default lattice over h-BN's (unchanged for BN)."""
+        if bracket is None:
+            scale = monolayer(self.material).lattice / monolayer("BN").lattice
+            bracket = tuple(a * scale for a in LATTICE_BRACKET)
         found = minimize_scalar(lambda a: self.relax(fraction, a, 1e-5)[1], bounds=bracket,
                                 method="bounded", options={"xatol": 1e-6})
         return float(found.x)

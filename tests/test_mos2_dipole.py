@@ -15,7 +15,8 @@ from slidesim.structures import bilayer
 #: targets (docs/tmd.md): P_perp at XM, |P_par| at SP [pC/m]
 P_PERP_XM, P_PAR_SP_RANGE = 0.60, (2.1, 2.4)
 #: monolayer Born charges [e] (in-plane, out-of-plane) of Mo; S carries minus half of them
-Z_MO = (-1.08, -0.06)
+#: (in-plane: Ataca et al. 2011 with the sign of Pike et al. 2017, docs/tmd.md)
+Z_MO = (-1.21, -0.06)
 
 
 def mos2_dipole(overrides=None):

@@ -10,9 +10,35 @@ import click
 
 from slidesim.commands import POSITIVE, fail
 
-#: the suite shipped with slidesim (the seed paper's DFT data)
-DEFAULT_SUITE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "validation", "dft_seed_paper")
+#: the suites shipped with slidesim: the seed paper's h-BN DFT data (the default of ``fit``)
+VALIDATION_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "validation")
+DEFAULT_SUITE = os.path.join(VALIDATION_DIR, "dft_seed_paper")
+#: material -> the shipped suite ``validate`` takes for a model of that material
+SUITES = {"BN": DEFAULT_SUITE, "MoS2": os.path.join(VALIDATION_DIR, "dft_mos2")}
+
+
+def default_suite(model_names):
+    """The shipped suite of the material the models are made for (slidesim.structures.
+    material_of_model); ValueError when they differ, or when no suite ships for it."""
+    from slidesim.structures import material_of_model
+
+    materials = {}
+    for name in model_names:
+        try:
+            materials[name] = material_of_model(name)
+        except ValueError as err:
+            raise ValueError(f"{err}; or give a suite with --suite DIR "
+                             f"(shipped: {', '.join(SUITES.values())})") from None
+    if len(set(materials.values())) > 1:
+        listed = ", ".join(f"{n} ({m})" for n, m in materials.items())
+        raise ValueError(f"the models are made for different materials: {listed}; validate "
+                         "them one at a time, or give a suite with --suite DIR")
+    material = next(iter(materials.values()))
+    if material not in SUITES:
+        raise ValueError(f"no validation suite ships for {material}; give one with --suite "
+                         "DIR (docs/validation.md)")
+    return SUITES[material]
 
 
 def _load(suite_dir):
@@ -27,8 +53,10 @@ def _load(suite_dir):
 @click.command("validate")
 @click.option("--model", "model_names", multiple=True, default=("bn-dft",), show_default=True,
               help="Model name (repeat to compare several in one report and plot).")
-@click.option("--suite", "suite_dir", default=DEFAULT_SUITE, type=click.Path(file_okay=False),
-              show_default="validation/dft_seed_paper", help="Suite directory (suite.toml).")
+@click.option("--suite", "suite_dir", default=None, type=click.Path(file_okay=False),
+              show_default="the model's material: validation/dft_seed_paper for h-BN, "
+                           "validation/dft_mos2 for MoS2",
+              help="Suite directory (suite.toml).")
 @click.option("--ilp", type=click.Path(dir_okay=False, exists=True),
               help="Use this .ILP parameter file instead of the model's.")
 @click.option("--tersoff", type=click.Path(dir_okay=False, exists=True),
@@ -48,6 +76,11 @@ def validate(model_names, suite_dir, ilp, tersoff, dipole, lattice, output, plot
     from slidesim.validation import report
     from slidesim.validation.evaluate import evaluate
 
+    if suite_dir is None:
+        try:
+            suite_dir = default_suite(model_names)
+        except ValueError as err:
+            fail(str(err))
     suite = _load(suite_dir)
     options = {k: v for k, v in (("ilp", ilp), ("tersoff", tersoff)) if v}
     evaluations = []

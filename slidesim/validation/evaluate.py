@@ -25,7 +25,9 @@ SYMMETRY_TOLERANCE_MEV = 0.01     # |E(AB) - E(BA)| [meV/cell]
 @dataclass
 class Check:
     """One comparison. kind: "abs" (|model - reference| <= tolerance), "max" (model <=
-    reference) or "sanity" (a physics requirement; reference is what must hold)."""
+    reference), "sanity" (a physics requirement; reference is what must hold) or "info" (the
+    model's value of a quantity the suite has no reference for: reference NaN, never fails).
+    source: where the reference comes from (the suite section's ``source``), or ""."""
 
     name: str
     model: float
@@ -35,6 +37,7 @@ class Check:
     kind: str = "abs"
     passed: bool = False
     note: str = ""
+    source: str = ""
 
     def __post_init__(self):
         self.model, self.reference = float(self.model), float(self.reference)
@@ -43,12 +46,24 @@ class Check:
             self.passed = bool(abs(self.model - self.reference) <= self.tolerance)
         elif self.kind == "max":
             self.passed = bool(self.model <= self.reference)
+        elif self.kind == "info":
+            self.passed = True
         else:
             self.passed = bool(self.passed)
+
+    def to_dict(self):
+        """The fields, with NaN (an info check's reference) as None so that JSON stays strict."""
+        return {key: (None if isinstance(value, float) and np.isnan(value) else value)
+                for key, value in asdict(self).items()}
 
     @property
     def difference(self):
         return self.model - self.reference
+
+
+def info(name, value, unit, note=""):
+    """A :class:`Check` that reports a model value the suite has no reference for."""
+    return Check(name, value, np.nan, 0.0, unit, kind="info", note=note)
 
 
 @dataclass
@@ -74,7 +89,7 @@ class Evaluation:
 
     def to_dict(self):
         return {"model": self.model, "suite": self.suite, "lattice_A": self.lattice,
-                "passed": self.passed, "checks": [asdict(c) for c in self.checks],
+                "passed": self.passed, "checks": [c.to_dict() for c in self.checks],
                 "profile": self.profile}
 
     def to_json(self):
@@ -88,7 +103,10 @@ def evaluate(suite, model_name="bn-dft", lattice=None, dipole="default", model_o
     dipole: a dipole source, "default" (:func:`default_dipole`) or None;
     model_options: keyword options of build_model (e.g. {"ilp": "my.ILP"}).
     """
-    species = monolayer(suite.material).species
+    mono = monolayer(suite.material)
+    species = mono.species
+    # the material's names of AA, BA, SP, AB (XM and MX for TMDs) for the check labels
+    name = dict(zip(("AA", "BA", "SP", "AB"), mono.stackings))
     model = build_model(model_name, species, **(model_options or {}))
     if isinstance(dipole, str) and dipole == "default":
         dipole = default_dipole(model_name, species)
@@ -98,50 +116,77 @@ def evaluate(suite, model_name="bn-dft", lattice=None, dipole="default", model_o
     rigid = RigidBilayer(model, a, suite.material, dipole)
     out = Evaluation(model_name, suite.name, a)
     checks = out.checks
+
+    def reference(section, label, value, key, tolerance_key, unit, **extra):
+        """A Check against the suite's [section] (its ``source`` attached), else an info row."""
+        table = suite.get(section) or {}
+        if key not in table:
+            checks.append(info(label, value, unit, note="no reference in the suite"))
+            return
+        checks.append(Check(label, value, table[key], table[tolerance_key], unit,
+                            source=table.get("source", ""), **extra))
+
     table = suite.get("lattice")
     if table:
-        checks.append(Check("lattice constant a", equilibrium, table["value_A"],
-                            table["tolerance_A"], "A", note="flat AB bilayer, zero stress"))
-    relaxed = {name: rigid.relax(STACKINGS[name]) for name in ("AA", "BA", "SP", "AB")}
-    d = {name: v[0] for name, v in relaxed.items()}
-    e = {name: (v[1] - relaxed["AB"][1]) * 1e3 for name, v in relaxed.items()}
-    checks.append(Check("E(BA) - E(AB)", e["BA"], 0.0, SYMMETRY_TOLERANCE_MEV, "meV/cell",
-                        note="symmetry: AB = BA"))
+        reference("lattice", "lattice constant a", equilibrium, "value_A", "tolerance_A", "A",
+                  note=f"flat {name['AB']} bilayer, zero stress")
+    relaxed = {stacking: rigid.relax(STACKINGS[stacking])
+               for stacking in ("AA", "BA", "SP", "AB")}
+    d = {stacking: v[0] for stacking, v in relaxed.items()}
+    e = {stacking: (v[1] - relaxed["AB"][1]) * 1e3 for stacking, v in relaxed.items()}
+    checks.append(Check(f"E({name['BA']}) - E({name['AB']})", e["BA"], 0.0,
+                        SYMMETRY_TOLERANCE_MEV, "meV/cell",
+                        note=f"symmetry: {name['AB']} = {name['BA']}"))
     checks.append(Check("AA is the highest stacking", e["AA"], e["SP"], 0.0, "meV/cell",
                         kind="sanity", passed=e["AA"] > e["SP"] > 0.0,
                         note="model E(AA) vs E(SP) (must be higher)"))
-    table = suite.get("distance_AB")
-    if table:
-        checks.append(Check("interlayer distance AB", d["AB"], table["value_A"],
-                            table["tolerance_A"], "A"))
-    table = suite.get("barrier")
-    if table:
-        checks.append(Check("barrier E(SP) - E(AB)", e["SP"], table["value_meV"],
-                            table["tolerance_meV"], "meV/cell"))
+    reference("distance_AB", f"interlayer distance {name['AB']}", d["AB"], "value_A",
+              "tolerance_A", "A")
+    reference("barrier", f"barrier E(SP) - E({name['AB']})", e["SP"], "value_meV",
+              "tolerance_meV", "meV/cell")
     n_points = suite.path.points if suite.path is not None else 13
     fractions = np.linspace(1.0 / 3.0, 2.0 / 3.0, n_points)
     path = [rigid.relax(s) for s in fractions]
     table = suite.get("distance_increase")
     if table:
         largest = max([d["AA"]] + [p[0] for p in path]) - d["AB"]
-        checks.append(Check("largest d - d(AB) (path, AA)", largest, table["max_A"], 0.0, "A",
-                            kind="max"))
-    table = suite.get("polarization")
-    if table and dipole is not None:
-        u = rigid.sliding_direction()
-        values = {"P_perp_AB_pC_per_m": ("P_perp(AB)", rigid.polarization(2 / 3, d["AB"])[2]),
-                  "P_perp_BA_pC_per_m": ("P_perp(BA)", rigid.polarization(1 / 3, d["BA"])[2]),
-                  "P_par_SP_pC_per_m": ("P_par(SP)", rigid.polarization(0.5, d["SP"]) @ u)}
-        for key, (label, value) in values.items():
-            if key in table:
-                checks.append(Check(label, value, table[key], table["tolerance_pC_per_m"],
-                                    "pC/m"))
+        checks.append(Check(f"largest d - d({name['AB']}) (path, AA)", largest,
+                            table["max_A"], 0.0, "A", kind="max",
+                            source=table.get("source", "")))
+    if dipole is not None:
+        _polarization_checks(rigid, d, suite.get("polarization") or {}, name, reference,
+                             checks)
     out.profile = _path_profile(rigid, fractions, path)
     if suite.path is not None:
         checks.extend(_path_checks(rigid, suite.path, out.profile))
     for frames in suite.frames:
         checks.extend(_frame_checks(model, dipole, frames))
     return out
+
+
+def _polarization_checks(rigid, d, table, name, reference, checks):
+    """P_perp of the polar stackings and P_par at SP (against the suite or as info rows), and
+    the direction of P_par at SP when the suite gives ``P_par_SP_sign``."""
+    u = rigid.sliding_direction()
+    p_perp_ab = rigid.polarization(2 / 3, d["AB"])[2]
+    p_perp_ba = rigid.polarization(1 / 3, d["BA"])[2]
+    p_par_sp = rigid.polarization(0.5, d["SP"]) @ u
+    for key, label, value in (("P_perp_AB_pC_per_m", f"P_perp({name['AB']})", p_perp_ab),
+                              ("P_perp_BA_pC_per_m", f"P_perp({name['BA']})", p_perp_ba),
+                              ("P_par_SP_pC_per_m", "P_par(SP)", p_par_sp)):
+        reference("polarization", label, value, key, "tolerance_pC_per_m", "pC/m")
+    if "P_par_SP_sign" in table:
+        # the slide from the stacking with P_perp > 0 towards SP: along b - a from BA (XM),
+        # against it from AB (MX)
+        along_slide = p_par_sp * np.sign(p_perp_ba)
+        positive = name["BA"] if p_perp_ba > 0 else name["AB"]
+        wanted = table["P_par_SP_sign"]
+        checks.append(Check(f"P_par(SP) along the slide from {positive} (P_perp > 0)",
+                            along_slide, wanted, 0.0, "pC/m", kind="sanity",
+                            passed=bool(np.sign(along_slide) == wanted),
+                            note="sign must be " + ("+ (along)" if wanted > 0 else
+                                                    "- (against)"),
+                            source=table.get("source", "")))
 
 
 def _path_profile(rigid, fractions, path):

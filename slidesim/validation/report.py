@@ -5,10 +5,18 @@ import numpy as np
 
 def _row(check):
     tolerance = (f"<= {check.reference:.4g}" if check.kind == "max" else
-                 "must hold" if check.kind == "sanity" else f"+- {check.tolerance:.4g}")
-    return [check.name, f"{check.model:.4f}", f"{check.reference:.4f}",
+                 "must hold" if check.kind == "sanity" else
+                 "no reference" if check.kind == "info" else f"+- {check.tolerance:.4g}")
+    result = "info" if check.kind == "info" else "ok" if check.passed else "FAIL"
+    return [check.name, f"{check.model:.4f}",
+            "-" if check.kind == "info" else f"{check.reference:.4f}",
             f"{check.difference:+.4f}" if check.kind == "abs" else "", tolerance, check.unit,
-            "ok" if check.passed else "FAIL"]
+            result]
+
+
+def _sources(evaluation):
+    """Lines "source of CHECK: ..." for the checks whose suite section names a source."""
+    return [f"source of {c.name}: {c.source}" for c in evaluation.checks if c.source]
 
 
 HEADER = ["check", "model", "DFT", "model - DFT", "tolerance", "unit", "result"]
@@ -23,6 +31,7 @@ def format_table(evaluation):
     for r in rows:
         lines.append("  ".join(w.ljust(n) if k == 0 else w.rjust(n)
                                for k, (w, n) in enumerate(zip(r, widths))))
+    lines.extend(_sources(evaluation))
     failures = evaluation.failures()
     lines.append("PASSED" if not failures else
                  f"FAILED: {len(failures)} of {len(evaluation.checks)} checks out of tolerance: "
@@ -34,6 +43,9 @@ def markdown_table(evaluation):
     """Markdown table of the checks."""
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(_row(c)) + " |" for c in evaluation.checks]
+    sources = _sources(evaluation)
+    if sources:
+        lines += [""] + [f"- {line}" for line in sources]
     return "\n".join(lines)
 
 

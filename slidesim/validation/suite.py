@@ -26,7 +26,14 @@ Format (every section optional except [suite]; docs/validation.md has the full r
     P_perp_AB_pC_per_m = -2.078      # any of P_perp_AB, P_perp_BA, P_par_SP
     P_perp_BA_pC_per_m = 2.078
     P_par_SP_pC_per_m = 2.091
-    tolerance_pC_per_m = 0.05
+    tolerance_pC_per_m = 0.05        # needed with any of the values above
+    P_par_SP_sign = 1                # optional: +1 when P_par at SP points along the slide
+                                     # from the stacking with P_perp > 0 towards SP, -1 against
+
+Every section but [suite] may carry ``source = "..."`` (where its numbers come from); reports
+print it under the table. TMD suites may name the stackings as slidesim does for TMDs, XM for BA
+(t = (b - a)/3) and MX for AB: [distance_XM] or [distance_MX] for [distance_AB],
+P_perp_XM_pC_per_m and P_perp_MX_pC_per_m for P_perp_BA_pC_per_m and P_perp_AB_pC_per_m.
 
     [path]                           # profile BA -> SP -> AB, a CSV file
     file = "path_eq3.csv"
@@ -61,21 +68,27 @@ import numpy as np
 
 SUITE_FILE = "suite.toml"
 
-#: section -> (required keys, optional keys); values are numbers unless listed in _STRINGS
+#: section -> (required keys, optional keys); values are numbers unless listed in _STRINGS;
+#: every section but [suite] may also carry ``source`` (a string)
 SECTIONS = {
     "suite": (("name",), ("material", "description")),
     "lattice": (("value_A", "tolerance_A"), ()),
     "distance_AB": (("value_A", "tolerance_A"), ()),
     "distance_increase": (("max_A",), ()),
     "barrier": (("value_meV", "tolerance_meV"), ()),
-    "polarization": (("tolerance_pC_per_m",),
-                     ("P_perp_AB_pC_per_m", "P_perp_BA_pC_per_m", "P_par_SP_pC_per_m")),
+    "polarization": ((), ("tolerance_pC_per_m", "P_perp_AB_pC_per_m", "P_perp_BA_pC_per_m",
+                          "P_par_SP_pC_per_m", "P_par_SP_sign")),
     "path": (("file", "lattice_A", "energy_tolerance_meV"),
              ("polarization_tolerance_pC_per_m", "points")),
     "frames": (("file", "energy_tolerance_meV_per_atom"),
                ("force_tolerance_eV_per_A", "born_charge_tolerance_e")),
 }
-_STRINGS = {"name", "material", "description", "file"}
+_STRINGS = {"name", "material", "description", "file", "source"}
+#: the TMD names of the polar stackings (XM = BA, MX = AB) accepted in a suite
+SECTION_ALIASES = {"distance_XM": "distance_AB", "distance_MX": "distance_AB"}
+KEY_ALIASES = {"P_perp_XM_pC_per_m": "P_perp_BA_pC_per_m",
+               "P_perp_MX_pC_per_m": "P_perp_AB_pC_per_m"}
+POLARIZATION_VALUES = ("P_perp_AB_pC_per_m", "P_perp_BA_pC_per_m", "P_par_SP_pC_per_m")
 _EXAMPLE = {"value_A": "3.074", "tolerance_A": "0.02", "max_A": "0.35", "value_meV": "7.44",
             "tolerance_meV": "0.1", "tolerance_pC_per_m": "0.05", "file": '"path_eq3.csv"',
             "lattice_A": "2.511", "energy_tolerance_meV": "0.3", "name": '"my_suite"',
@@ -135,6 +148,8 @@ class Suite:
 
 def _check_table(table, section, where):
     required, optional = SECTIONS[section]
+    if section != "suite":
+        optional = optional + ("source",)
     for key in table:
         if key not in required + optional:
             close = difflib.get_close_matches(key, required + optional, n=1)
@@ -153,6 +168,29 @@ def _check_table(table, section, where):
         if key.startswith(("tolerance", "max")) or "_tolerance" in key:
             if value <= 0:
                 raise SuiteError(f"{where}: [{section}] {key} = {value} must be positive")
+        if key.endswith("_sign") and value not in (1, -1):
+            raise SuiteError(f"{where}: [{section}] {key} = {value} must be 1 or -1")
+
+
+def _with_aliases(sections, where):
+    """The tables with the TMD stacking names (XM, MX) mapped to BA, AB; SuiteError when a
+    section or key is given under both names."""
+    out = {}
+    for section, table in sections.items():
+        name = SECTION_ALIASES.get(section, section)
+        if name in out:
+            raise SuiteError(f"{where}: [{section}] repeats [{name}] (XM = BA and MX = AB name "
+                             "the same polar stackings); keep one of them")
+        if isinstance(table, dict):
+            renamed = {}
+            for key, value in table.items():
+                canonical = KEY_ALIASES.get(key, key)
+                if canonical in renamed:
+                    raise SuiteError(f"{where}: [{section}] {key} repeats {canonical}; keep one")
+                renamed[canonical] = value
+            table = renamed
+        out[name] = table
+    return out
 
 
 def load_suite(directory):
@@ -169,6 +207,7 @@ def load_suite(directory):
             sections = tomllib.load(handle)
     except tomllib.TOMLDecodeError as err:
         raise SuiteError(f"{where}: not valid TOML: {err}") from None
+    sections = _with_aliases(sections, where)
     for section, table in sections.items():
         if section not in SECTIONS:
             raise SuiteError(f"{where}: unknown section [{section}]; known sections: "
@@ -186,9 +225,15 @@ def load_suite(directory):
         raise SuiteError(f"{where}: declares no references; add at least one of "
                          f"{', '.join(s for s in SECTIONS if s != 'suite')}")
     polarization = sections.get("polarization")
-    if polarization is not None and len(polarization) == 1:
-        raise SuiteError(f"{where}: [polarization] has only a tolerance; add e.g. "
-                         "`P_par_SP_pC_per_m = 2.091`")
+    if polarization is not None:
+        values = [key for key in POLARIZATION_VALUES if key in polarization]
+        if not values and "P_par_SP_sign" not in polarization:
+            has = "only a tolerance" if "tolerance_pC_per_m" in polarization else "no value"
+            raise SuiteError(f"{where}: [polarization] has {has}; add e.g. "
+                             "`P_par_SP_pC_per_m = 2.091`")
+        if values and "tolerance_pC_per_m" not in polarization:
+            raise SuiteError(f"{where}: [polarization] has no 'tolerance_pC_per_m'; add e.g. "
+                             "`tolerance_pC_per_m = 0.05`")
     suite = Suite(directory, sections["suite"]["name"], sections["suite"].get("material", "BN"),
                   sections)
     if "path" in sections:
