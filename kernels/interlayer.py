@@ -10,8 +10,10 @@ changes is how the work is laid out:
   orders (i with its normal n_i for rho_ij, j with n_j for rho_ji: the repulsion is not
   symmetric) and the Coulomb pair;
 - the species parameters of both orders come from one row of :func:`pair_table`;
-- the screened inverse (r^3 + a)^(-1/3) uses a short series and one Newton step instead of
-  ``cbrt`` (:func:`screened_inverse`, a few ulp);
+- each row is gathered into contiguous per-species sections, so the arithmetic runs as a SIMD
+  loop with the parameters as constants; its exponentials and the screened inverse
+  (r^3 + a)^(-1/3) come from :mod:`slidesim.kernels.vecmath` (plain arithmetic, within an ulp
+  of ``exp`` and 2 ulp of ``1 / cbrt``), because calls to glibc would keep the loop scalar;
 - work is split into a fixed number of chunks of atoms, each scattering into its own force and
   normal-gradient buffers (allocated by the caller once per list build), so the result does not
   depend on the number of threads at all, not even through round-off.
@@ -23,9 +25,8 @@ lambda = 2.06/A), above the round-off of the sums it enters, so it is evaluated 
 import numpy as np
 from numba import njit, prange
 
-from slidesim.kernels import FASTMATH
+from slidesim.kernels import FASTMATH, vecmath
 from slidesim.kernels.ilp import C6, C_REP, D_VDW, DELTA2INV, EPSILON, LAMBDA, SEFF, Z0
-from slidesim.kernels.taper import taper_inverse
 
 #: columns of a row of :func:`pair_table` (per ordered species pair s_i, s_j)
 TABLE_COLUMNS = ("z0_ij", "lambda_ij", "delta2inv_ij", "half_epsilon_ij", "C_ij",
@@ -34,34 +35,6 @@ TABLE_COLUMNS = ("z0_ij", "lambda_ij", "delta2inv_ij", "half_epsilon_ij", "C_ij"
 (T_Z0, T_LAMBDA, T_DELTA2INV, T_HALF_EPS, T_C,
  T_Z0_JI, T_LAMBDA_JI, T_DELTA2INV_JI, T_HALF_EPS_JI, T_C_JI,
  T_C6, T_D, T_INV_SEFF, T_D_OVER_SEFF, T_QQ, T_A3, T_COULOMB_SHIFT) = range(17)
-
-#: screened_inverse uses the series + one Newton step where u = a / r^3 is at most this;
-#: its truncation error 0.111 u^6 then stays below 2e-9, which one Newton step squares away
-SERIES_U_MAX = 0.05
-
-
-@njit(cache=True, fastmath={"contract"})
-def screened_inverse(r, rinv, a3):
-    """(r^3 + a3)^(-1/3) [1/A] for r [A] > 0, rinv = 1/r [1/A], a3 = 1/lambda^3 [A^3] >= 0.
-
-    Where u = a3 / r^3 <= SERIES_U_MAX, a start rinv (1 + u)^(-1/3) from the series to u^5
-    (relative error 0.111 u^6 < 2e-9) and one Newton step y += y (1 - x y^3) / 3 (which squares
-    the relative error: < 1e-17) give the root to a few ulp, with no cbrt call; elsewhere
-    (r below ~3.9 A for h-BN) 1 / cbrt(x).
-    """
-    x = r * r * r + a3
-    u = a3 * rinv * rinv * rinv
-    if u > SERIES_U_MAX:
-        return 1.0 / np.cbrt(x)
-    # (1 + u)^(-1/3) = 1 - u/3 + 2u^2/9 - 14u^3/81 + 35u^4/243 - 91u^5/729 + ...
-    series = -91.0 / 729.0
-    series = series * u + 35.0 / 243.0
-    series = series * u - 14.0 / 81.0
-    series = series * u + 2.0 / 9.0
-    series = series * u - 1.0 / 3.0
-    series = series * u + 1.0
-    y = rinv * series
-    return y + y * (1.0 - x * y * y * y) * (1.0 / 3.0)
 
 
 def pair_table(ilp_params, charges, inv_lambda, qqr2e, cutoff):
@@ -96,9 +69,24 @@ def pair_table(ilp_params, charges, inv_lambda, qqr2e, cutoff):
     return table
 
 
+#: entries of a row handled per block; per species of j, a block's entries sit in scratch
+#: sections of this length (see :func:`scratch_shape`)
+BLOCK = 256
+#: fields of a scratch section, each BLOCK long: filled by the gather (del, rsq, n_j), then
+#: by the arithmetic (the pair force on i and tj, the scale of del in g_j)
+(S_DX, S_DY, S_DZ, S_RSQ, S_NX, S_NY, S_NZ, S_FX, S_FY, S_FZ, S_TJ) = range(11)
+N_FIELDS = 11
+
+
+def scratch_shape(n_chunks, n_species):
+    """Shapes of the two scratch arrays of :func:`interlayer_pairs`: float64 and int32."""
+    return (n_chunks, n_species * N_FIELDS * BLOCK), (n_chunks, n_species * BLOCK)
+
+
 @njit(cache=True, parallel=True, fastmath=FASTMATH)
 def interlayer_pairs(positions, species, normals, half_offsets, half_neighbors, half_images,
-                     shift_table, table, cutoff, use_taper, chunk_forces, chunk_g, chunk_sums):
+                     shift_table, table, cutoff, use_taper, chunk_forces, chunk_g, chunk_sums,
+                     scratch, scratch_j):
     """The pair sums of ILP + shielded Coulomb over a half list, into per-chunk buffers.
 
     positions (N, 3) [A]; species (N,) int64; normals (N, 3) [1], unit normals; half list:
@@ -111,14 +99,25 @@ def interlayer_pairs(positions, species, normals, half_offsets, half_neighbors, 
     g_q = sum_j scale_qj del_qj, the repulsion's gradient with respect to n_q (minus sign: the
     force through the normal on atom p is -(d n_q / d r_p)^T g_q);
     chunk_sums (n_chunks, 9): energies [eV] attraction, repulsion, Coulomb, virial (6) [eV].
+    scratch, scratch_j: work arrays of :func:`scratch_shape` (contents irrelevant).
+
+    Each row is done in blocks of at most BLOCK entries, in three loops: a gather that keeps
+    the pairs inside the cutoff, sorted by the species of j into contiguous sections; the
+    arithmetic over each section, with that species pair's parameters as constants and
+    :mod:`slidesim.kernels.vecmath`'s exp and inverse cube root, which LLVM turns into SIMD
+    instructions; and the scatter of the forces on j and of g_j.
     """
     n_atoms = positions.shape[0]
     n_chunks = chunk_forces.shape[0]
+    n_species = table.shape[0]
     cutoff_sq = cutoff * cutoff
     inv_cutoff = 1.0 / cutoff
     for c in prange(n_chunks):
         forces = chunk_forces[c]
         g = chunk_g[c]
+        buf = scratch[c]
+        jbuf = scratch_j[c]
+        counts = np.zeros(n_species, np.int64)
         forces[:] = 0.0
         g[:] = 0.0
         e_att = 0.0
@@ -144,109 +143,162 @@ def interlayer_pairs(positions, species, normals, half_offsets, half_neighbors, 
             e_att_i = 0.0
             e_rep_i = 0.0
             e_coul_i = 0.0
-            for k in range(half_offsets[i], half_offsets[i + 1]):
-                j = half_neighbors[k]
-                s = half_images[k]
-                # LAMMPS's del = r_i - r_j
-                dx = xi - positions[j, 0] - shift_table[s, 0]
-                dy = yi - positions[j, 1] - shift_table[s, 1]
-                dz = zi - positions[j, 2] - shift_table[s, 2]
-                rsq = dx * dx + dy * dy + dz * dz
-                if rsq >= cutoff_sq:
-                    continue
-                sj = species[j]
-                r = np.sqrt(rsq)
-                rinv = 1.0 / r
-                if use_taper:
-                    tap, dtap = taper_inverse(r, inv_cutoff)
-                else:
-                    tap, dtap = 1.0, 0.0
+            for block_start in range(half_offsets[i], half_offsets[i + 1], BLOCK):
+                block_end = min(block_start + BLOCK, half_offsets[i + 1])
+                # 1. gather: del = r_i - r_j (LAMMPS's sign) and n_j of the pairs inside Rcut
+                counts[:] = 0
+                for k in range(block_start, block_end):
+                    j = half_neighbors[k]
+                    s = half_images[k]
+                    dx = xi - positions[j, 0] - shift_table[s, 0]
+                    dy = yi - positions[j, 1] - shift_table[s, 1]
+                    dz = zi - positions[j, 2] - shift_table[s, 2]
+                    rsq = dx * dx + dy * dy + dz * dz
+                    if rsq >= cutoff_sq:
+                        continue
+                    sj = species[j]
+                    n = counts[sj]
+                    at = sj * (N_FIELDS * BLOCK) + n
+                    buf[at + S_DX * BLOCK] = dx
+                    buf[at + S_DY * BLOCK] = dy
+                    buf[at + S_DZ * BLOCK] = dz
+                    buf[at + S_RSQ * BLOCK] = rsq
+                    buf[at + S_NX * BLOCK] = normals[j, 0]
+                    buf[at + S_NY * BLOCK] = normals[j, 1]
+                    buf[at + S_NZ * BLOCK] = normals[j, 2]
+                    jbuf[sj * BLOCK + n] = j
+                    counts[sj] = n + 1
+                for sj in range(n_species):
+                    count = counts[sj]
+                    if count == 0:
+                        continue
+                    base = sj * (N_FIELDS * BLOCK)
+                    c6 = table[si, sj, T_C6]
+                    d_vdw = table[si, sj, T_D]
+                    inv_seff = table[si, sj, T_INV_SEFF]
+                    d_over_seff = table[si, sj, T_D_OVER_SEFF]
+                    lam = table[si, sj, T_LAMBDA]
+                    z0 = table[si, sj, T_Z0]
+                    delta2inv = table[si, sj, T_DELTA2INV]
+                    half_eps = table[si, sj, T_HALF_EPS]
+                    c_rep = table[si, sj, T_C]
+                    lam_ji = table[si, sj, T_LAMBDA_JI]
+                    z0_ji = table[si, sj, T_Z0_JI]
+                    delta2inv_ji = table[si, sj, T_DELTA2INV_JI]
+                    half_eps_ji = table[si, sj, T_HALF_EPS_JI]
+                    c_rep_ji = table[si, sj, T_C_JI]
+                    qq = table[si, sj, T_QQ]
+                    a3 = table[si, sj, T_A3]
+                    coulomb_shift = table[si, sj, T_COULOMB_SHIFT]
+                    # 2. the arithmetic of each pair (no calls: LLVM vectorises this loop)
+                    for n in range(count):
+                        dx = buf[base + S_DX * BLOCK + n]
+                        dy = buf[base + S_DY * BLOCK + n]
+                        dz = buf[base + S_DZ * BLOCK + n]
+                        rsq = buf[base + S_RSQ * BLOCK + n]
+                        nxj = buf[base + S_NX * BLOCK + n]
+                        nyj = buf[base + S_NY * BLOCK + n]
+                        nzj = buf[base + S_NZ * BLOCK + n]
+                        r = np.sqrt(rsq)
+                        rinv = 1.0 / r
+                        if use_taper:
+                            # taper_inverse's polynomial (r < Rcut here)
+                            x = r * inv_cutoff
+                            tap = 20.0 * x - 70.0
+                            tap = tap * x + 84.0
+                            tap = tap * x - 35.0
+                            tap = tap * x * x * x * x + 1.0
+                            dtap = 140.0 * x - 420.0
+                            dtap = dtap * x + 420.0
+                            dtap = dtap * x - 140.0
+                            dtap = dtap * x * x * x * inv_cutoff
+                        else:
+                            tap = 1.0
+                            dtap = 0.0
 
-                # attraction: -Tap C6 / r^6 / (1 + exp(-d (r / seff - 1)))
-                c6 = table[si, sj, T_C6]
-                d_vdw = table[si, sj, T_D]
-                r2inv = rinv * rinv
-                r6inv = r2inv * r2inv * r2inv
-                damping = 1.0 + np.exp(-d_vdw * (r * table[si, sj, T_INV_SEFF] - 1.0))
-                damping_inv = 1.0 / damping
-                v_vdw = -c6 * r6inv * damping_inv
-                f_pair = (-6.0 * c6 * r6inv * r2inv * damping_inv
-                          + c6 * table[si, sj, T_D_OVER_SEFF] * (damping - 1.0) * damping_inv * damping_inv
-                          * r6inv * r2inv * r)
-                f_pair = f_pair * tap - v_vdw * dtap * rinv
-                e_att_i += v_vdw * tap
+                        # attraction: -Tap C6 / r^6 / (1 + exp(-d (r / seff - 1)))
+                        r2inv = rinv * rinv
+                        r6inv = r2inv * r2inv * r2inv
+                        damping = 1.0 + vecmath.exp(-d_vdw * (r * inv_seff - 1.0))
+                        damping_inv = 1.0 / damping
+                        v_vdw = -c6 * r6inv * damping_inv
+                        f_pair = (-6.0 * c6 * r6inv * r2inv * damping_inv
+                                  + c6 * d_over_seff * (damping - 1.0) * damping_inv * damping_inv
+                                  * r6inv * r2inv * r)
+                        f_pair = f_pair * tap - v_vdw * dtap * rinv
+                        e_att_i += v_vdw * tap
 
-                # repulsion of (i, j) with n_i and of (j, i) with n_j; del_ji = -del
-                prod_i = nxi * dx + nyi * dy + nzi * dz
-                prod_j = normals[j, 0] * dx + normals[j, 1] * dy + normals[j, 2] * dz
-                lam = table[si, sj, T_LAMBDA]
-                z0 = table[si, sj, T_Z0]
-                delta2inv = table[si, sj, T_DELTA2INV]
-                exp0 = np.exp(-lam * (r - z0))
-                f_rho = np.exp(-(rsq - prod_i * prod_i) * delta2inv) * table[si, sj, T_C]
-                e_pair = table[si, sj, T_HALF_EPS] + f_rho
-                v_ij = exp0 * e_pair
-                ft_ij = 2.0 * exp0 * f_rho * delta2inv
-                fr_ij = lam * exp0 * rinv * e_pair + ft_ij
+                        # repulsion of (i, j) with n_i and of (j, i) with n_j; del_ji = -del
+                        prod_i = nxi * dx + nyi * dy + nzi * dz
+                        prod_j = nxj * dx + nyj * dy + nzj * dz
+                        exp0 = vecmath.exp(-lam * (r - z0))
+                        f_rho = vecmath.exp(-(rsq - prod_i * prod_i) * delta2inv) * c_rep
+                        e_pair = half_eps + f_rho
+                        v_ij = exp0 * e_pair
+                        ft_ij = 2.0 * exp0 * f_rho * delta2inv
+                        fr_ij = lam * exp0 * rinv * e_pair + ft_ij
 
-                lam_ji = table[si, sj, T_LAMBDA_JI]
-                z0_ji = table[si, sj, T_Z0_JI]
-                delta2inv_ji = table[si, sj, T_DELTA2INV_JI]
-                if lam_ji != lam or z0_ji != z0:
-                    exp0_ji = np.exp(-lam_ji * (r - z0_ji))
-                else:
-                    exp0_ji = exp0
-                f_rho = np.exp(-(rsq - prod_j * prod_j) * delta2inv_ji) * table[si, sj, T_C_JI]
-                e_pair = table[si, sj, T_HALF_EPS_JI] + f_rho
-                v_ji = exp0_ji * e_pair
-                ft_ji = 2.0 * exp0_ji * f_rho * delta2inv_ji
-                fr_ji = lam_ji * exp0_ji * rinv * e_pair + ft_ji
+                        exp0_ji = vecmath.exp(-lam_ji * (r - z0_ji))
+                        f_rho = vecmath.exp(-(rsq - prod_j * prod_j) * delta2inv_ji) * c_rep_ji
+                        e_pair = half_eps_ji + f_rho
+                        v_ji = exp0_ji * e_pair
+                        ft_ji = 2.0 * exp0_ji * f_rho * delta2inv_ji
+                        fr_ji = lam_ji * exp0_ji * rinv * e_pair + ft_ji
 
-                v_rep = v_ij + v_ji
-                e_rep_i += tap * v_rep
-                # radial part of both orders (the force on j of (j, i) is along del_ji = -del)
-                f_pair += (fr_ij + fr_ji) * tap - v_rep * dtap * rinv
+                        v_rep = v_ij + v_ji
+                        e_rep_i += tap * v_rep
+                        # radial part of both orders (the force on j of (j, i) is along -del)
+                        f_pair += (fr_ij + fr_ji) * tap - v_rep * dtap * rinv
 
-                # shielded Coulomb
-                eps_r = screened_inverse(r, rinv, table[si, sj, T_A3])
-                qq = table[si, sj, T_QQ]
-                v_coul = qq * eps_r
-                eps_r2 = eps_r * eps_r
-                f_coul = qq * r * eps_r2 * eps_r2
-                if use_taper:
-                    f_pair += f_coul * tap - v_coul * dtap * rinv
-                    e_coul_i += v_coul * tap
-                else:
-                    f_pair += f_coul
-                    e_coul_i += v_coul - table[si, sj, T_COULOMB_SHIFT]
+                        # shielded Coulomb: qq Tap (r^3 + 1/lambda^3)^(-1/3)
+                        eps_r = vecmath.inv_cbrt(r * r * r + a3)
+                        v_coul = qq * eps_r
+                        eps_r2 = eps_r * eps_r
+                        f_coul = qq * r * eps_r2 * eps_r2
+                        if use_taper:
+                            f_pair += f_coul * tap - v_coul * dtap * rinv
+                            e_coul_i += v_coul * tap
+                        else:
+                            f_pair += f_coul
+                            e_coul_i += v_coul - coulomb_shift
 
-                # transverse parts: -(n_i . del) n_i ft_ij for (i, j); for (j, i) the force on
-                # j is -(n_j . del_ji) n_j ft_ji, so on i it is -(n_j . del) n_j ft_ji as well
-                ti = prod_i * ft_ij * tap
-                tj = prod_j * ft_ji * tap
-                fx = f_pair * dx - ti * nxi - tj * normals[j, 0]
-                fy = f_pair * dy - ti * nyi - tj * normals[j, 1]
-                fz = f_pair * dz - ti * nzi - tj * normals[j, 2]
-                fxi += fx
-                fyi += fy
-                fzi += fz
-                forces[j, 0] -= fx
-                forces[j, 1] -= fy
-                forces[j, 2] -= fz
-                w_xx += dx * fx
-                w_yy += dy * fy
-                w_zz += dz * fz
-                w_xy += dx * fy
-                w_xz += dx * fz
-                w_yz += dy * fz
-                # gradients with respect to the normals, scale del per order:
-                # (n_i . del) ft del for i and (n_j . del_ji) ft del_ji = (n_j . del) ft del for j
-                gxi += ti * dx
-                gyi += ti * dy
-                gzi += ti * dz
-                g[j, 0] += tj * dx
-                g[j, 1] += tj * dy
-                g[j, 2] += tj * dz
+                        # transverse parts: -(n_i . del) n_i ft_ij for (i, j); for (j, i) the
+                        # force on j is -(n_j . del_ji) n_j ft_ji, so on i it is
+                        # -(n_j . del) n_j ft_ji as well
+                        ti = prod_i * ft_ij * tap
+                        tj = prod_j * ft_ji * tap
+                        fx = f_pair * dx - ti * nxi - tj * nxj
+                        fy = f_pair * dy - ti * nyi - tj * nyj
+                        fz = f_pair * dz - ti * nzi - tj * nzj
+                        buf[base + S_FX * BLOCK + n] = fx
+                        buf[base + S_FY * BLOCK + n] = fy
+                        buf[base + S_FZ * BLOCK + n] = fz
+                        buf[base + S_TJ * BLOCK + n] = tj
+                        fxi += fx
+                        fyi += fy
+                        fzi += fz
+                        w_xx += dx * fx
+                        w_yy += dy * fy
+                        w_zz += dz * fz
+                        w_xy += dx * fy
+                        w_xz += dx * fz
+                        w_yz += dy * fz
+                        # gradients with respect to the normals, scale del per order:
+                        # (n_i . del) ft del for i and (n_j . del_ji) ft del_ji
+                        # = (n_j . del) ft del for j
+                        gxi += ti * dx
+                        gyi += ti * dy
+                        gzi += ti * dz
+                    # 3. scatter onto j
+                    for n in range(count):
+                        j = jbuf[sj * BLOCK + n]
+                        forces[j, 0] -= buf[base + S_FX * BLOCK + n]
+                        forces[j, 1] -= buf[base + S_FY * BLOCK + n]
+                        forces[j, 2] -= buf[base + S_FZ * BLOCK + n]
+                        tj = buf[base + S_TJ * BLOCK + n]
+                        g[j, 0] += tj * buf[base + S_DX * BLOCK + n]
+                        g[j, 1] += tj * buf[base + S_DY * BLOCK + n]
+                        g[j, 2] += tj * buf[base + S_DZ * BLOCK + n]
             e_att += e_att_i
             e_rep += e_rep_i
             e_coul += e_coul_i

@@ -2,7 +2,7 @@
 
 InterlayerTerm against ILPTerm + ShieldedCoulombTerm (energy, parts, forces, virial) on the
 reference frames and on hot, compressed, holed and untapered configurations; against LAMMPS on
-the reference frames; the same bits with 1 and 2 threads; the cube root without cbrt.
+the reference frames; the same bits with 1 and 2 threads; rows done in several blocks.
 """
 
 import os
@@ -177,32 +177,23 @@ def test_buffers_are_kept_between_calls_and_results_are_fresh():
     assert not np.array_equal(second.forces, forces)
 
 
-@numba.njit
-def _screened_inverses(r, a3):
-    out = np.empty_like(r)
-    for k in range(r.shape[0]):
-        out[k] = interlayer_kernels.screened_inverse(r[k], 1.0 / r[k], a3)
-    return out
-
-
-def test_screened_inverse_is_the_cube_root_to_a_few_ulp():
-    """(r^3 + a)^(-1/3) from the series + Newton step (and cbrt near r = 0) against
-    1 / cbrt (the separate Coulomb kernel) and against long-double arithmetic."""
-    rng = np.random.default_rng(0)
-    # through both branches: u = a / r^3 > SERIES_U_MAX below r ~ 3.9 A
-    r = np.concatenate([rng.uniform(0.05, 17.5, 200_000),
-                        rng.uniform(3.6, 4.4, 50_000), [1e-3, 3.0, 16.0, 17.0]])
-    for shielding in (0.69, 0.69498201415576216335, 0.70, 0.3, 2.0):
-        a3 = (1.0 / shielding) ** 3
-        fused = _screened_inverses(r, a3)
-        cbrt = 1.0 / np.cbrt(r * r * r + a3)
-        exact = 1.0 / np.cbrt(r.astype(np.longdouble) ** 3 + np.longdouble(a3))
-        ulp = np.spacing(cbrt)
-        # both carry the rounding of r^3 + a; neither is further from the exact root
-        assert (np.abs(fused - cbrt) / ulp).max() <= 6, shielding
-        assert (np.abs(fused - exact) / ulp).max() <= 5, shielding
-        assert (np.abs(cbrt - exact) / ulp).max() <= 5, shielding
-    assert np.isnan(interlayer_kernels.screened_inverse(np.nan, np.nan, 1.0))
+def test_rows_longer_than_a_block():
+    """A 7 A skin makes rows of the half list longer than the kernel's block (BLOCK entries):
+    the rows are then done in several blocks, and the result is that of a short-skin list."""
+    positions, cell, species, layer = bilayer(9, 9, slide=0.3, sigma=0.08, seed=31)
+    term = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES)
+    results = []
+    for skin in (0.3, 7.0):
+        lists = neighbor_lists_for(term.requests, skin=skin)
+        for nl in set(lists.values()):
+            nl.build(positions, cell, layer)
+        if skin > 1.0:
+            assert np.diff(lists["inter"].half_list().offsets).max() > interlayer_kernels.BLOCK
+        results.append(term.compute(positions, cell, species, layer, lists))
+    short, long = results
+    assert abs(short.energy - long.energy) < 1e-12 * len(positions)
+    assert np.abs(short.forces - long.forces).max() < 1e-12
+    assert np.abs(short.virial - long.virial).max() < 1e-10
 
 
 def test_energy_parts_and_attraction_repulsion():

@@ -92,6 +92,9 @@ class InterlayerTerm(ForceTerm):
                 "forces": np.empty((self.n_chunks, n, 3)),
                 "g": np.empty((self.n_chunks, n, 3)),
                 "sums": np.empty((self.n_chunks, 9)),
+                "scratch": tuple(np.empty(shape, dtype) for shape, dtype in zip(
+                    interlayer_kernels.scratch_shape(self.n_chunks, len(self.table)),
+                    (np.float64, np.int32))),
             }
         return self._buffers
 
@@ -105,7 +108,8 @@ class InterlayerTerm(ForceTerm):
         chunk_forces, chunk_g, sums = buffers["forces"], buffers["g"], buffers["sums"]
         interlayer_kernels.interlayer_pairs(
             positions, species, normals, half.offsets, half.neighbors, half.images,
-            half.shift_table, self.table, self.cutoff, self.taper, chunk_forces, chunk_g, sums)
+            half.shift_table, self.table, self.cutoff, self.taper, chunk_forces, chunk_g, sums,
+            *buffers["scratch"])
         interlayer_kernels.normal_forces(chunk_forces, chunk_g, sums, dself, dneighbor,
                                          normal_neighbors, vectors, counts)
         forces = sum_chunks(chunk_forces)
