@@ -10,43 +10,23 @@ about 2 s a step. Not a test: run it on a quiet machine.
 """
 
 import argparse
-import time
 
 import numba
-import numpy as np
 
-from bench_bn_ilp import STEPS_WARMUP, system
-from slidesim import integrators as integ
+from bench_bn_ilp import STEPS_WARMUP, run_slidesim, system
 from slidesim.models import build_model
-from slidesim.state import State
 
 
 def time_steps(n_cells, n_steps, threads):
+    """Atoms, ms per step (bench_bn_ilp's fused path: what bn-ilp is) and the bytes of the
+    neighbour lists bn-ilp holds for this system."""
     numba.set_num_threads(threads)
-    built = system(n_cells)
-    state = State(built.positions, built.velocities, built.cell, built.species,
-                  built.species_names, built.masses, built.layer,
-                  nose_hoover=np.zeros((1, 3, 3)))
+    state = system(n_cells)
+    ms, _ = run_slidesim(state, n_steps, threads, "fused")
     model = build_model("bn-ilp", state.species_names, state)
     lists = model.neighbor_lists(skin=1.0)
-    integrator = integ.NoseHooverChain(1e-3, 0.1)
-    result = model.compute(state.positions[0], state.cell, state.species, state.layer, lists)
-    integrator.setup(state, 0, 300.0)
-
-    def steps(n):
-        nonlocal result
-        for _ in range(n):
-            integrator.first_half(state, 0, result.forces, 300.0)
-            result = model.compute(state.positions[0], state.cell, state.species, state.layer,
-                                   lists)
-            integrator.second_half(state, 0, result.forces, 300.0)
-
-    steps(STEPS_WARMUP)
-    start = time.perf_counter()
-    steps(n_steps)
-    ms = (time.perf_counter() - start) / n_steps * 1e3
-    memory = sum(nl.nbytes for nl in set(lists.values()))
-    return state.n_atoms, ms, memory
+    model.compute(state.positions[0], state.cell, state.species, state.layer, lists)
+    return state.n_atoms, ms, sum(nl.nbytes for nl in set(lists.values()))
 
 
 def main():

@@ -27,6 +27,7 @@ from numba import njit, prange
 
 from slidesim.kernels import FASTMATH, vecmath
 from slidesim.kernels.ilp import C6, C_REP, D_VDW, DELTA2INV, EPSILON, LAMBDA, SEFF, Z0
+from slidesim.kernels.taper import taper_inverse
 
 #: columns of a row of :func:`pair_table` (per ordered species pair s_i, s_j)
 TABLE_COLUMNS = ("z0_ij", "lambda_ij", "delta2inv_ij", "half_epsilon_ij", "C_ij",
@@ -202,16 +203,7 @@ def interlayer_pairs(positions, species, normals, half_offsets, half_neighbors, 
                         r = np.sqrt(rsq)
                         rinv = 1.0 / r
                         if use_taper:
-                            # taper_inverse's polynomial (r < Rcut here)
-                            x = r * inv_cutoff
-                            tap = 20.0 * x - 70.0
-                            tap = tap * x + 84.0
-                            tap = tap * x - 35.0
-                            tap = tap * x * x * x * x + 1.0
-                            dtap = 140.0 * x - 420.0
-                            dtap = dtap * x + 420.0
-                            dtap = dtap * x - 140.0
-                            dtap = dtap * x * x * x * inv_cutoff
+                            tap, dtap = taper_inverse(r, inv_cutoff)
                         else:
                             tap = 1.0
                             dtap = 0.0
