@@ -232,3 +232,22 @@ def test_fig4a_sweep_and_summary(tmp_path):
             fields = [-float(r["switch_field_z_VA"]) for r in runs]
             assert float(row["E_perp_c_mean_VA"]) == pytest.approx(sum(fields) / len(fields))
     assert (sweep / "fig4a.png").exists()
+
+
+def test_fig4a_summary_keeps_switches_before_the_ramp_apart():
+    """A run that switched to AB by thermal motion before the ramp has no E_perp,c: it is
+    counted under before_ramp, not as a zero field in the mean."""
+    script = load_script("fig4a_summary")
+
+    def row(seed, field, stage):
+        return {"status": "done", "model": "m", "E_par": "0", "T": "500", "seed": str(seed),
+                "switched": "True", "switch_field_z_VA": str(-field), "switch_theta_deg": "60",
+                "switch_stage": stage}
+    rows = [row(1, 1.5, "ramp"), row(2, 0.0, "equilibrate"), row(3, 1.7, "ramp"),
+            {"status": "done", "model": "m", "E_par": "0", "T": "500", "seed": "4",
+             "switched": "False", "switch_field_z_VA": "", "switch_theta_deg": "",
+             "switch_stage": ""}]
+    (out,) = script.table(rows)
+    assert out["runs"] == 4 and out["switched"] == 2 and out["before_ramp"] == 1
+    assert out["E_perp_c_mean_VA"] == pytest.approx(1.6)
+    assert out["E_perp_c_min_VA"] == pytest.approx(1.5)

@@ -35,6 +35,8 @@ import pytest
 pytest.importorskip("distributed")
 pytest.importorskip("matplotlib")
 
+from test_reproduction_scripts import shrink  # noqa: E402  (the decks shortened alike)
+
 pytestmark = pytest.mark.slow
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,8 +72,10 @@ FIG4A_SHORT = [("cells 15 15", "cells 6 6"), ("duration 12 ps", "duration 3 ps")
 #   E_par = 0,   100 K: 1.92 [1.43, 2.49], 2.22 [1.74, 2.54], 2.37 [2.11, 2.60]
 #   E_par = 0,   500 K: 0.91 [0.00, 1.81], 1.03 [0.00, 1.86], 1.00 [0.24, 1.51]
 #   E_par = 0.2, 100 K: 1.53 [1.14, 1.87], 1.77 [1.56, 1.91], 1.75 [1.43, 1.88]
-# so the means at 100 K and 500 K stay 1.0-1.4 V/A apart (at 500 K one replica of six in
-# seeds 1 and 2 switched thermally before the ramp, at 0 V/A), and E_par lowers the 100 K
+# (at 500 K one replica of six in seeds 1 and 2 switched thermally before the ramp: counted as
+# 0 V/A in these development means, now kept out of E_perp,c by fig4a_summary, which raises
+# the 500 K means a little) so the means at 100 K and 500 K stay about 1 V/A apart, and E_par
+# lowers the 100 K
 # mean by 0.39-0.62 V/A; every one of the 18 slides with E_par went within 4 deg of 60 deg,
 # against 5, 4 and 8 of 12 without it (the rest along 180 and 300 deg).
 FIG4A_REPLICAS = 6
@@ -84,17 +88,6 @@ FIG_S4_SHORT = [("cells 15 15", "cells 6 6"), ("duration 12 ps", "duration 1.5 p
 # Development runs, seeds 1-2 (at 0.1 K the seed hardly matters): every slide at 60.2-60.5
 # deg; E_perp,c 2.47, 2.38 and 2.32 V/A at 15, 30 and 45 deg, the seeds within 0.003 V/A.
 FIG_S4_ANGLES = (15, 30, 45)
-
-
-def shrink(deck, substitutions, out_path):
-    """Write ``deck`` (under inputs/) with each (old, new) substituted exactly once."""
-    with open(os.path.join(ROOT, "inputs", deck)) as handle:
-        text = handle.read()
-    for old, new in substitutions:
-        assert text.count(old) == 1, f"{deck} no longer has exactly one '{old}'"
-        text = text.replace(old, new)
-    out_path.write_text(text)
-    return str(out_path)
 
 
 def run(*args, cwd):
@@ -188,7 +181,11 @@ def test_coercive_field_falls_with_temperature(fig4a):
     (table, rows), _ = fig4a
     for temperature in (T_LOW, T_HIGH):
         row = table[float(temperature)]
-        assert int(row["runs"]) == FIG4A_REPLICAS and int(row["switched"]) == FIG4A_REPLICAS, row
+        # every replica switched: in the ramp, or (at 500 K in this small cell) thermally before
+        # it, which fig4a_summary keeps out of E_perp,c
+        assert int(row["runs"]) == FIG4A_REPLICAS, row
+        assert int(row["switched"]) + int(row["before_ramp"]) == FIG4A_REPLICAS, row
+        assert int(row["switched"]) >= FIG4A_REPLICAS - 1, row
     # every switch of the ramp stage is BA -> AB under a field along -z
     for row in rows:
         assert float(row["switch_field_z_VA"]) <= 0.0, row

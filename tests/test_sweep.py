@@ -279,3 +279,30 @@ def test_minimum_total_field_per_temperature(tmp_path):
     assert minima["100"]["e_par"] == 0.3
     assert minima["100"]["dip_angle_deg"] == pytest.approx(np.degrees(np.arctan2(0.5, 0.3)))
     assert minima["100"]["reduction_pct"] == pytest.approx(100 * (1 - np.hypot(0.3, 0.5) / 1.5))
+
+
+def test_replica_rows_take_the_switch_into_the_stop_target():
+    """A replica that first switched the other way (AB -> BA is not the target of
+    "stop switched to AB") reports the later switch to AB, with its stage; without a stop target
+    the first switch counts."""
+    from slidesim.sweep.tasks import replica_rows
+    events = [{"start": "BA", "end": "AB", "time": 3.0, "field": [0.0, 0.0, 0.0], "theta": 180.0,
+               "stage": "equilibrate", "replica": 0},
+              {"start": "AB", "end": "BA", "time": 5.0, "field": [0.0, 0.0, 0.0], "theta": 0.0,
+               "stage": "equilibrate", "replica": 0},
+              {"start": "BA", "end": "AB", "time": 40.0, "field": [0.0, 0.0, -1.5],
+               "theta": 60.0, "stage": "ramp", "replica": 0}]
+    summary = {"status": "done", "replicas": 2, "events": events, "switch_to": ["AB"],
+               "values": {"T": "500"}, "reason": "finished", "step": 10, "time_ps": 41.0,
+               "final": [{}, {}], "seconds": 1.0, "run_dir": "x"}
+    first, second = replica_rows(summary)
+    assert first["switched"] and first["switch_stage"] == "equilibrate"   # a thermal switch
+    assert first["switch_time_ps"] == 3.0 and first["switch_field_z_VA"] == 0.0
+    assert not second["switched"] and second["switch_stage"] == ""
+    summary["events"] = events[1:]          # AB -> BA first: not the target, skipped
+    first, _ = replica_rows(summary)
+    assert first["switch_stage"] == "ramp" and first["switch_field_z_VA"] == -1.5
+    assert first["switch_theta_deg"] == 60.0
+    summary["switch_to"] = []
+    first, _ = replica_rows(summary)
+    assert first["switch_stage"] == "equilibrate" and first["switch_time_ps"] == 5.0

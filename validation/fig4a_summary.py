@@ -2,13 +2,15 @@
 
     python validation/fig4a_summary.py fig4a_bn_dft [--out validation/results/fig4a/bn_dft]
 
-Reads the sweep's ``summary.csv`` (one row per task and replica; finished tasks only, so it
-can be run while the sweep is still going), and writes ``fig4a.csv`` (per in-plane field and
+Reads the ``done.json`` of every finished task of the sweep (so it can be run while the sweep is
+still going), and writes ``fig4a.csv`` (per in-plane field and
 temperature: the number of runs, mean, min and max of E_perp,c [V/A], the sliding directions)
 and ``fig4a.png`` (mean with the min-max range as error bars, as the paper's bars are the range
 of its parallel runs), next to the paper's values (reference/paper_values.toml). E_perp,c is
 the field when the sliding vector crosses the saddle point (the switch event), as the paper
-defines it; a run that did not switch within the ramp counts as "no switch".
+defines it: the first switch to AB during the stage named ``ramp``. A run that did not switch
+within the ramp counts as "no switch"; one that switched to AB by thermal motion before the ramp
+began has no E_perp,c and is counted apart ("before ramp"), not as a zero field.
 """
 
 import argparse
@@ -21,15 +23,13 @@ from collections import defaultdict
 import numpy as np
 
 PAPER = {"E_perp_c_100K": 1.99, "E_perp_c_saturated": 1.39}
+#: the stage of inputs/sweep_fig4a.in in which E_perp is ramped
+RAMP_STAGE = "ramp"
 
 
 def read_rows(sweep):
-    """The sweep's table (summary.csv), or, while the sweep still runs, the rows of the tasks
-    finished so far (their done.json)."""
-    path = os.path.join(sweep, "summary.csv")
-    if os.path.exists(path):
-        with open(path, newline="") as handle:
-            return list(csv.DictReader(handle))
+    """One row per finished task and replica (slidesim.sweep.tasks.replica_rows of each task's
+    done.json), whether or not the sweep has finished."""
     import glob
 
     from slidesim.sweep.tasks import replica_rows
@@ -41,8 +41,8 @@ def read_rows(sweep):
             summary = json.load(handle)
         rows += [{k: str(v) for k, v in row.items()} for row in replica_rows(summary)]
     if not rows:
-        sys.exit(f"{sweep}: no summary.csv and no finished task yet")
-    print(f"(sweep still running: {len(rows)} finished run(s) so far)")
+        sys.exit(f"{sweep}: no finished task yet")
+    print(f"({len(rows)} finished run(s))")
     return rows
 
 
@@ -68,15 +68,17 @@ def table(rows, default_model=""):
         model = row.get("model") or default_model
         key = (model, float(row["E_par"]), float(row["T"]))
         switched = row.get("switched") in ("True", "true", "1")
-        field = -float(row["switch_field_z_VA"]) if switched else np.nan
-        theta = float(row["switch_theta_deg"]) if switched else np.nan
-        groups[key].append((field, theta, row.get("seed", "")))
+        before_ramp = switched and row.get("switch_stage", RAMP_STAGE) != RAMP_STAGE
+        field = -float(row["switch_field_z_VA"]) if switched and not before_ramp else np.nan
+        theta = float(row["switch_theta_deg"]) if switched and not before_ramp else np.nan
+        groups[key].append((field, theta, before_ramp))
     out = []
     for (model, e_par, temperature), runs in sorted(groups.items()):
         fields = np.array([f for f, _, _ in runs])
         ok = fields[np.isfinite(fields)]
         out.append({"model": model, "E_par_VA": e_par, "T_K": temperature, "runs": len(runs),
                     "switched": int(len(ok)),
+                    "before_ramp": int(sum(b for _, _, b in runs)),
                     "E_perp_c_mean_VA": float(ok.mean()) if len(ok) else np.nan,
                     "E_perp_c_min_VA": float(ok.min()) if len(ok) else np.nan,
                     "E_perp_c_max_VA": float(ok.max()) if len(ok) else np.nan,
@@ -126,11 +128,11 @@ def main(argv=None):
     with open(os.path.join(out, "fig4a.json"), "w") as handle:
         json.dump({"rows": summary, "paper": PAPER}, handle, indent=1, default=float)
     plot(summary, os.path.join(out, "fig4a.png"))
-    print(f"{'model':<8} {'E_par':>6} {'T':>5} {'runs':>5} {'switched':>8} "
+    print(f"{'model':<8} {'E_par':>6} {'T':>5} {'runs':>5} {'switched':>8} {'before ramp':>11} "
           f"{'E_perp,c mean [min, max] V/A':>30}  theta [deg]")
     for r in summary:
         print(f"{r['model']:<8} {r['E_par_VA']:>6g} {r['T_K']:>5g} {r['runs']:>5} "
-              f"{r['switched']:>8} {r['E_perp_c_mean_VA']:>10.3f} [{r['E_perp_c_min_VA']:.3f}, "
+              f"{r['switched']:>8} {r['before_ramp']:>11} {r['E_perp_c_mean_VA']:>10.3f} [{r['E_perp_c_min_VA']:.3f}, "
               f"{r['E_perp_c_max_VA']:.3f}]  {r['theta_deg']}")
     print(f"paper: {PAPER['E_perp_c_100K']} V/A at 100 K, about {PAPER['E_perp_c_saturated']} "
           "V/A above 200 K (E_par = 0); lower with E_par = 0.2 V/A at 60 deg")

@@ -176,8 +176,12 @@ def replica_rows(summary):
         return [dict(values, status=summary.get("status", "failed"), replica="",
                      error=summary.get("error", ""), run_dir=summary.get("run_dir", ""))]
     rows = []
+    # the switch that counts: the first one into a stage's stop target (a deck with
+    # "stop switched to AB"), or the first of any kind where no stage names one
+    targets = set(summary.get("switch_to", []))
     for r in range(summary["replicas"]):
-        event = next((e for e in summary["events"] if e.get("replica") == r), None)
+        event = next((e for e in summary["events"] if e.get("replica") == r
+                      and (not targets or e.get("end") in targets)), None)
         final = summary["final"][r] if r < len(summary["final"]) else {}
         row = dict(values, status="done", replica=r, reason=summary["reason"],
                    step=summary["step"], time_ps=summary["time_ps"],
@@ -187,6 +191,7 @@ def replica_rows(summary):
                    switch_field_y_VA=event["field"][1] if event else "",
                    switch_field_z_VA=event["field"][2] if event else "",
                    switch_theta_deg=event["theta"] if event else "",
+                   switch_stage=event.get("stage", "") if event else "",
                    final_temperature_K=final.get("temperature_K", ""),
                    final_potential_eV=final.get("potential_eV", ""),
                    final_sliding_x_A=final.get("sliding_x_A", ""),
