@@ -318,7 +318,8 @@ def normal_forces(chunk_forces, chunk_g, chunk_sums, dnormal_dself, dnormal_dnei
 
     The gradient g_q (summed over chunks, in chunk order) pushes atom q through d n_q / d r_q
     and each of its normal neighbours k through d n_q / d r_k; the virial takes v_k (x) F_k.
-    Arrays as returned by slidesim.kernels.ilp.ilp_normals; buffers as in interlayer_pairs
+    Arrays as returned by slidesim.kernels.ilp.ilp_normals (up to 3 normal neighbours) or
+    slidesim.kernels.ilp_tmd.tmd_normals (up to 6); buffers as in interlayer_pairs
     (chunk_sums[:, 3:9] gains the virial). Atom q's part goes to the chunk that owns q.
     """
     n_chunks, n_atoms = chunk_forces.shape[0], chunk_forces.shape[1]
@@ -343,7 +344,7 @@ def normal_forces(chunk_forces, chunk_g, chunk_sums, dnormal_dself, dnormal_dnei
                 forces[q, b] -= dn_q[0, b] * gx + dn_q[1, b] * gy + dn_q[2, b] * gz
             if normal_counts[q] < 2:
                 continue
-            for m in range(min(normal_counts[q], 3)):
+            for m in range(min(normal_counts[q], normal_neighbors.shape[1])):
                 kk = normal_neighbors[q, m]
                 dn_k = dnormal_dneighbor[q, m]
                 fk0 = -(dn_k[0, 0] * gx + dn_k[1, 0] * gy + dn_k[2, 0] * gz)

@@ -169,10 +169,10 @@ def test_buffers_are_kept_between_calls_and_results_are_fresh():
     term = InterlayerTerm(DEFAULT_ILP_FILE, SPECIES)
     lists = neighbor_lists(term, positions, cell, layer)
     first = term.compute(positions, cell, species, layer, lists)
-    buffers = term._buffers
+    buffers = term.pairs.buffers(len(positions))
     forces = first.forces.copy()
     second = term.compute(positions + 0.01, cell, species, layer, lists)
-    assert term._buffers is buffers
+    assert term.pairs.buffers(len(positions)) is buffers
     assert np.array_equal(first.forces, forces)     # the first result was not overwritten
     assert not np.array_equal(second.forces, forces)
 

@@ -521,3 +521,34 @@ def test_md_energy_error_is_second_order_in_the_timestep(terms):
         spreads.append(np.ptp(totals) / len(positions))
     assert spreads[0] < 5e-4
     assert 3.3 < spreads[0] / spreads[1] < 4.7
+
+
+@pytest.mark.parametrize("case", ["hot_vacancies", "WSe2_strained", "untapered"])
+def test_simd_pair_pass_equals_the_scalar_kernel(case, terms):
+    """ILPTMDTerm.compute (the h-BN model's SIMD pair pass over the half list, charges zero)
+    against compute_reference (the first scalar kernel over the full list), with open-chain
+    normals (vacancies), TMD.ILP's W and Se rows and no taper."""
+    arguments, names, ilp_file, taper = {
+        "hot_vacancies": (dict(n1=4, n2=4, slide=0.3, d=6.1, sigma=0.08, seed=41, vacancies=2),
+                          SPECIES, "MoS2.ILP", True),
+        "WSe2_strained": (dict(n1=3, n2=4, a=3.32, slide=0.6, d=6.5, sigma=0.05, seed=42,
+                               height=1.68, strain=0.02), ("W", "Se"), "TMD.ILP", True),
+        "untapered": (dict(n1=3, n2=3, slide=0.45, d=6.2, sigma=0.05, seed=43), SPECIES,
+                      "MoS2.ILP", False),
+    }[case]
+    positions, cell, species, layer = tmd_bilayer(**arguments)
+    ilp = ILPTMDTerm(potential(ilp_file), names, taper=taper)
+    lists = neighbor_lists(ilp, positions, cell, layer)
+    fused = ilp.compute(positions, cell, species, layer, lists)
+    scalar = ilp.compute_reference(positions, cell, species, layer, lists)
+    assert abs(fused.energy - scalar.energy) < 1e-12 * abs(scalar.energy)
+    assert np.abs(fused.forces - scalar.forces).max() < 1e-12
+    assert np.abs(fused.virial - scalar.virial).max() < 1e-10
+    assert np.abs(scalar.forces).max() > 1e-3
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        again = ilp.compute(positions, cell, species, layer, lists)
+    finally:
+        numba.set_num_threads(before)
+    assert again.energy == fused.energy and np.array_equal(again.forces, fused.forces)

@@ -23,7 +23,10 @@ import numpy as np
 from slidesim import tmd
 from slidesim.kernels import ilp as ilp_kernels
 from slidesim.kernels import ilp_tmd as ilp_tmd_kernels
+from slidesim.kernels import interlayer as interlayer_kernels
+from slidesim.kernels.chunks import sum_chunks
 from slidesim.models.base import ForceTerm, NeighborRequest, TermResult
+from slidesim.models.interlayer import PairPass
 
 #: columns of one entry of a .ILP file, after the two element names
 FILE_COLUMNS = ("beta", "alpha", "delta", "epsilon", "C", "d", "sR", "reff", "C6", "S", "rcut")
@@ -136,6 +139,12 @@ class ILPTMDTerm(ForceTerm):
             "intra": NeighborRequest(cutoff=float(self.normal_cutoff.max()), mode="intralayer"),
             "inter": NeighborRequest(cutoff=self.cutoff, mode="interlayer"),
         }
+        #: the pair table of the SIMD pair pass: ILP parameters, every charge zero
+        n_species = len(self.species_names)
+        self.table = interlayer_kernels.pair_table(
+            self.params, np.zeros(n_species), np.ones((n_species, n_species)), 1.0,
+            self.cutoff)
+        self.interlayer = PairPass(n_species)
         self._given_sheets = None if sheets is None else np.asarray(sheets, np.int64).copy()
         self._sheets = None
         self._anchors = None
@@ -192,7 +201,38 @@ class ILPTMDTerm(ForceTerm):
 
     def compute(self, positions, cell, species, layer, neighbor_lists):
         """Energy [eV], forces (N, 3) [eV/A], virial (6,) [eV] (W_ab = sum r_a F_b, Voigt);
-        arguments as :meth:`slidesim.models.base.ForceTerm.compute`."""
+        arguments as :meth:`slidesim.models.base.ForceTerm.compute`.
+
+        The pair sums run in the SIMD kernel of the h-BN model
+        (:func:`slidesim.kernels.interlayer.interlayer_pairs`, over the half list, with every
+        charge zero so that its Coulomb part adds exact zeros); the normals and their
+        derivatives are ilp/tmd's ring normals. :meth:`compute_reference` is the first, scalar
+        kernel over the full list (:func:`slidesim.kernels.ilp_tmd.ilp_tmd_energy_forces`),
+        kept for the tests."""
+        positions = np.ascontiguousarray(positions, dtype=np.float64)
+        species = np.ascontiguousarray(species, dtype=np.int64)
+        sheets = self.sheets(positions, cell, species, layer)
+        normal_data = self.normals(positions, species, sheets, neighbor_lists["intra"])
+        half = self.interlayer.half_list(neighbor_lists["inter"])
+        buffers = self.interlayer.buffers(len(positions))
+        chunk_forces, chunk_g, sums = buffers["forces"], buffers["g"], buffers["sums"]
+        interlayer_kernels.interlayer_pairs(
+            positions, species, normal_data[0], half.offsets, half.neighbors, half.images,
+            half.shift_table, self.table, self.cutoff, self.taper, chunk_forces, chunk_g, sums,
+            *buffers["scratch"])
+        interlayer_kernels.normal_forces(chunk_forces, chunk_g, sums, *normal_data[1:])
+        forces = sum_chunks(chunk_forces)
+        e_attraction, e_repulsion = 0.0, 0.0
+        virial = np.zeros(6)
+        for c in range(len(sums)):
+            e_attraction += sums[c, 0]
+            e_repulsion += sums[c, 1]
+            virial += sums[c, 3:]
+        self.energy_parts = {"attraction": e_attraction, "repulsion": e_repulsion}
+        return TermResult(e_attraction + e_repulsion, forces, virial)
+
+    def compute_reference(self, positions, cell, species, layer, neighbor_lists):
+        """:meth:`compute` with the first, scalar kernel over the full "inter" list."""
         positions = np.ascontiguousarray(positions, dtype=np.float64)
         species = np.ascontiguousarray(species, dtype=np.int64)
         sheets = self.sheets(positions, cell, species, layer)
@@ -201,5 +241,4 @@ class ILPTMDTerm(ForceTerm):
         e_attraction, e_repulsion, forces, virial = ilp_tmd_kernels.ilp_tmd_energy_forces(
             positions, species, inter.offsets, inter.neighbors, inter.shifts, self.params,
             self.cutoff, self.taper, *normal_data, numba.get_num_threads())
-        self.energy_parts = {"attraction": e_attraction, "repulsion": e_repulsion}
         return TermResult(e_attraction + e_repulsion, forces, virial)

@@ -30,6 +30,46 @@ def default_chunks():
     return max(8, numba.config.NUMBA_NUM_THREADS)
 
 
+class PairPass:
+    """What a term needs to run :func:`slidesim.kernels.interlayer.interlayer_pairs`: the half
+    list of its "inter" list and the per-chunk buffers, kept between calls.
+
+    n_species: rows of the term's pair table; n_chunks: work chunks (default
+    :func:`default_chunks`). Used by :class:`InterlayerTerm` and by ilp/tmd
+    (:class:`slidesim.models.ilp_tmd.ILPTMDTerm`).
+    """
+
+    def __init__(self, n_species, n_chunks=None):
+        self.n_species = int(n_species)
+        self.n_chunks = int(n_chunks or default_chunks())
+        self._halved = None       # (full-list arrays, their HalfList) for plain lists
+        self._buffers = None
+
+    def half_list(self, neighbor_list):
+        """The half list of an "inter" list: its own, or halved here (cached per list)."""
+        if hasattr(neighbor_list, "half_list"):
+            return neighbor_list.half_list()
+        arrays = (neighbor_list.offsets, neighbor_list.neighbors, neighbor_list.shifts)
+        if self._halved is None or any(a is not b for a, b in zip(arrays, self._halved[0])):
+            self._halved = (arrays, half_list_from_full(*arrays))
+        return self._halved[1]
+
+    def buffers(self, n_atoms):
+        """{"forces", "g", "sums", "scratch"}: interlayer_pairs' buffers for n_atoms atoms
+        (reallocated only when the number of atoms changes)."""
+        if self._buffers is None or self._buffers["n_atoms"] != n_atoms:
+            self._buffers = {
+                "n_atoms": n_atoms,
+                "forces": np.empty((self.n_chunks, n_atoms, 3)),
+                "g": np.empty((self.n_chunks, n_atoms, 3)),
+                "sums": np.empty((self.n_chunks, 9)),
+                "scratch": tuple(np.empty(shape, dtype) for shape, dtype in zip(
+                    interlayer_kernels.scratch_shape(self.n_chunks, self.n_species),
+                    (np.float64, np.int32))),
+            }
+        return self._buffers
+
+
 class InterlayerTerm(ForceTerm):
     """ILP (Ouyang et al. 2018) + shielded Coulomb between different layers, fused.
 
@@ -57,15 +97,15 @@ class InterlayerTerm(ForceTerm):
         self.cutoff = float(cutoff)
         self.taper = bool(taper)
         self.requests = dict(self.ilp.requests)
-        self.n_chunks = int(n_chunks or default_chunks())
         #: (S, S, len(TABLE_COLUMNS)) per-species-pair parameters of one pair visit
         self.table = interlayer_kernels.pair_table(
             self.ilp.params, self.coulomb.charges, 1.0 / self.coulomb.shielding, units.QQR2E,
             self.cutoff)
+        self.pairs = PairPass(len(self.table), n_chunks)
+        self.n_chunks = self.pairs.n_chunks
         #: energies [eV] of the last call: attraction, repulsion (ILP) and Coulomb
         self.energy_parts = {}
-        self._halved = None       # (full-list arrays, their HalfList) for plain lists
-        self._buffers = None
+        self._normals_out = None
 
     @property
     def part_names(self):
@@ -74,37 +114,23 @@ class InterlayerTerm(ForceTerm):
 
     def half_list(self, neighbor_list):
         """The half list of the "inter" list: its own, or halved here (cached per list)."""
-        if hasattr(neighbor_list, "half_list"):
-            return neighbor_list.half_list()
-        arrays = (neighbor_list.offsets, neighbor_list.neighbors, neighbor_list.shifts)
-        if self._halved is None or any(a is not b for a, b in zip(arrays, self._halved[0])):
-            self._halved = (arrays, half_list_from_full(*arrays))
-        return self._halved[1]
+        return self.pairs.half_list(neighbor_list)
 
-    def _buffers_for(self, n_atoms):
-        if self._buffers is None or self._buffers["n_atoms"] != (n_atoms, self.n_chunks):
-            n = n_atoms
-            self._buffers = {
-                "n_atoms": (n_atoms, self.n_chunks),
-                "normals": (np.empty((n, 3)), np.empty((n, 3, 3)), np.empty((n, 3, 3, 3)),
-                            np.empty((n, 3), np.int64), np.empty((n, 3, 3)),
-                            np.empty(n, np.int64), np.empty((n, 5, 3))),
-                "forces": np.empty((self.n_chunks, n, 3)),
-                "g": np.empty((self.n_chunks, n, 3)),
-                "sums": np.empty((self.n_chunks, 9)),
-                "scratch": tuple(np.empty(shape, dtype) for shape, dtype in zip(
-                    interlayer_kernels.scratch_shape(self.n_chunks, len(self.table)),
-                    (np.float64, np.int32))),
-            }
-        return self._buffers
+    def _normals_buffers(self, n):
+        if self._normals_out is None or len(self._normals_out[0]) != n:
+            self._normals_out = (np.empty((n, 3)), np.empty((n, 3, 3)), np.empty((n, 3, 3, 3)),
+                                 np.empty((n, 3), np.int64), np.empty((n, 3, 3)),
+                                 np.empty(n, np.int64), np.empty((n, 5, 3)))
+        return self._normals_out
 
     def compute(self, positions, cell, species, layer, neighbor_lists):
         positions = np.ascontiguousarray(positions, dtype=np.float64)
         species = np.ascontiguousarray(species, dtype=np.int64)
-        buffers = self._buffers_for(len(positions))
         normals, dself, dneighbor, normal_neighbors, vectors, counts = self.ilp.normals(
-            positions, species, neighbor_lists["intra"], out=buffers["normals"])
+            positions, species, neighbor_lists["intra"],
+            out=self._normals_buffers(len(positions)))
         half = self.half_list(neighbor_lists["inter"])
+        buffers = self.pairs.buffers(len(positions))
         chunk_forces, chunk_g, sums = buffers["forces"], buffers["g"], buffers["sums"]
         interlayer_kernels.interlayer_pairs(
             positions, species, normals, half.offsets, half.neighbors, half.images,
