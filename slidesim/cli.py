@@ -2,6 +2,8 @@
 each, and are imported only when used (fast start-up)."""
 
 import importlib
+import sys
+import warnings
 from contextlib import contextmanager
 
 import click
@@ -77,10 +79,25 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None):
+    """``warnings.showwarning`` of the command line: ``slidesim: warning: ...`` on one line,
+    like the errors, instead of Python's file, line and source line."""
+    text = " ".join(str(message).split())
+    try:
+        print(f"slidesim: warning: {text}", file=file if file is not None else sys.stderr,
+              flush=True)
+    except (OSError, ValueError):
+        pass   # a closed or full stream: a warning is not worth a crash
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="slidesim")
 def main():
     """slidesim: molecular dynamics of sliding ferroelectric bilayers."""
+    # not while warnings are recorded (warnings.catch_warnings(record=True), as pytest does)
+    printer = getattr(warnings, "_showwarnmsg_impl", None)
+    if printer is None or getattr(printer, "__name__", "") == "_showwarnmsg_impl":
+        warnings.showwarning = show_warning
 
 
 if __name__ == "__main__":

@@ -599,3 +599,29 @@ def test_bad_inputs_in_real_processes(cli_workdir):
         assert len(lines) == 1 and lines[0].startswith("slidesim: error: "), (args, done.stderr)
         messages[args[-1]] = lines[0]
     assert "bom.in:3: unknown keyword 'temprature'" in messages["bom.in"]
+
+
+def test_warnings_on_the_command_line_are_one_line(tmp_path):
+    """A warning raised while a command runs prints as ``slidesim: warning: ...``, one line,
+    without Python's file name and source line."""
+    import subprocess
+    import sys
+    import textwrap
+    code = textwrap.dedent("""
+        import sys, warnings
+        import click
+        from slidesim import cli
+
+        @click.command("warn")
+        def warn():
+            warnings.warn("ILP: atoms [1, 2] have\\n  more than 3 neighbours", RuntimeWarning)
+
+        cli.main.add_command(warn)
+        sys.argv = ["slidesim", "warn"]
+        cli.main()
+        """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["slidesim: warning: ILP: atoms [1, 2] have more than 3 neighbours"], lines

@@ -10,6 +10,7 @@ what it returns.
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,7 +127,7 @@ def load_model_file(path, device="cpu"):
         return module, metadata
     extra = {METADATA_FILE: ""}
     try:
-        module = torch.jit.load(path, map_location=device, _extra_files=extra)
+        module = jit_load(path, device, extra)
     except Exception as err:  # torch raises RuntimeError/ValueError/zipfile errors alike
         raise ContractError(f"{path} is not a TorchScript archive (torch.jit.save): "
                             f"{str(err).splitlines()[0] if str(err) else type(err).__name__}") \
@@ -292,3 +293,13 @@ def check_model_file(path, device="cpu"):
         sums.index_add_(0, inputs["replica"].cpu(), z)
         report.asr_violation = float(sums.abs().max())
     return report
+
+
+def jit_load(path, map_location, extra_files):
+    """torch.jit.load without its deprecation warning: TorchScript is the file format of
+    slidesim's ML models (docs/ml_models.md), so the warning is noise to its users."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit\.load.*deprecated")
+        return torch.jit.load(str(path), map_location=map_location, _extra_files=extra_files)

@@ -30,7 +30,7 @@ from typing import Dict, Optional
 
 import torch
 
-from slidesim.ml.contract import BEC_CONVENTION, CONTRACT_VERSION, UNITS
+from slidesim.ml.contract import BEC_CONVENTION, CONTRACT_VERSION, UNITS, jit_load
 
 AOT_INPUTS = ["pos", "edge_index", "atom_types", "cell", "edge_cell_shift", "batch",
               "num_atoms"]
@@ -230,7 +230,7 @@ def save_bec(module, path, type_names, cutoff):
 def load_bec(path):
     """(module, type_names) of a file written by :func:`save_bec`."""
     extra = {BEC_TYPES_FILE: ""}
-    module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    module = jit_load(path, "cpu", extra)
     if not extra[BEC_TYPES_FILE]:
         raise ValueError(f"{path}: not a slidesim Born-charge network (no {BEC_TYPES_FILE})")
     return module, json.loads(extra[BEC_TYPES_FILE])["type_names"]
