@@ -201,6 +201,10 @@ def ilp_tmd_energy_forces(positions, species, offsets, neighbors, shifts, params
                           normal_neighbors, normal_vectors, normal_counts, n_chunks):
     """ilp/tmd energy, forces and virial from a full interlayer list and tmd_normals' output.
 
+    The first, scalar kernel: ILPTMDTerm now runs the pair sums in the SIMD pass of
+    :func:`slidesim.kernels.interlayer.interlayer_pairs`, and keeps this one as its reference
+    (``ILPTMDTerm.compute_reference``, compared in tests/test_tmd.py).
+
     positions (N, 3) [A]; species (N,) int64; offsets/neighbors/shifts: full CSR interlayer
     list (pairs at r >= cutoff are skipped here); params (S, S, 8) in the columns of
     slidesim.kernels.ilp.PARAM_COLUMNS [A, 1/A, 1/A^2, eV, eV, 1, A, eV A^6]; cutoff [A], the
