@@ -28,18 +28,10 @@ RAMP_STAGE = "ramp"
 
 
 def read_rows(sweep):
-    """One row per finished task and replica (slidesim.sweep.tasks.replica_rows of each task's
-    done.json), whether or not the sweep has finished."""
-    import glob
+    """One row per finished task and replica, whether or not the sweep has finished."""
+    from slidesim.sweep.tasks import finished_rows
 
-    from slidesim.sweep.tasks import replica_rows
-
-    rows = []
-    for done in sorted(glob.glob(os.path.join(glob.escape(sweep), "**", "done.json"),
-                                 recursive=True)):
-        with open(done) as handle:
-            summary = json.load(handle)
-        rows += [{k: str(v) for k, v in row.items()} for row in replica_rows(summary)]
+    rows = finished_rows(sweep)
     if not rows:
         sys.exit(f"{sweep}: no finished task yet")
     print(f"({len(rows)} finished run(s))")

@@ -3,8 +3,8 @@ against the direction of the in-plane field.
 
     python validation/fig_s4_summary.py fig_s4_bn_dft [--out validation/results/fig_s4/bn_dft]
 
-Reads the sweep's ``summary.csv`` (one row per task and replica; finished tasks only, so it
-can be run while the sweep is still going) and writes ``fig_s4.csv`` (per model and in-plane
+Reads the ``done.json`` of every finished task of the sweep (so it can be run while the sweep
+is still going) and writes ``fig_s4.csv`` (per model and in-plane
 field angle: the number of runs, how many switched, mean, min and max of E_perp,c [V/A], the
 sliding direction of every switch and how many runs slid along each of the three BA -> AB
 directions 60, 180 and 300 deg), ``fig_s4.json`` (the same, each run, the paper's statements)
@@ -33,11 +33,14 @@ PAPER = {"E_par_V_per_A": 0.1, "T_K": 0.1, "angles_deg": [0, 15, 30, 45, 60],
 
 
 def read_rows(sweep):
-    path = os.path.join(sweep, "summary.csv")
-    if not os.path.exists(path):
-        sys.exit(f"{path} not found: run the sweep (or `slidesim sweep ... --dry-run` lists it)")
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
+    """One row per finished task and replica, whether or not the sweep has finished."""
+    from slidesim.sweep.tasks import finished_rows
+
+    rows = finished_rows(sweep)
+    if not rows:
+        sys.exit(f"{sweep}: no finished task yet (`slidesim sweep ... --dry-run` lists them)")
+    print(f"({len(rows)} finished run(s))")
+    return rows
 
 
 def deck_model(sweep):

@@ -199,3 +199,18 @@ def replica_rows(summary):
                    seconds=summary["seconds"], error="", run_dir=summary["run_dir"])
         rows.append(row)
     return rows
+
+
+def finished_rows(sweep_dir):
+    """:func:`replica_rows` of every task of a sweep that has finished so far (its
+    ``done.json``), whether or not the sweep itself has: the reproduction summaries read this,
+    so they can run while a long sweep is still going."""
+    import glob
+
+    rows = []
+    for done in sorted(glob.glob(os.path.join(glob.escape(str(sweep_dir)), "**", "done.json"),
+                                 recursive=True)):
+        with open(done) as handle:
+            summary = json.load(handle)
+        rows += [{k: str(v) for k, v in row.items()} for row in replica_rows(summary)]
+    return rows
