@@ -147,6 +147,17 @@ def test_fig_s5_search_and_summary(tmp_path):
     assert len(report["conditions"]) == 2 and report["paper"]["dip_angle_deg"] == 24
     assert (out / "fig_s5_bn-ilp.png").stat().st_size > 0
 
+    # the combined figures: this summary next to the committed ones of the other experiments
+    results = tmp_path / "results"
+    (results / "fig_s5").mkdir(parents=True)
+    os.symlink(out, results / "fig_s5" / "bn_ilp")
+    for experiment in ("curie_ladder", "fig4a", "fig_s4"):
+        os.symlink(os.path.join(ROOT, "validation", "results", experiment), results / experiment)
+    load_script("reproduction_figures").main(["--results", str(results), "--out",
+                                             str(tmp_path / "images")])
+    for name in ("curie", "fig4a", "fig_s4", "fig_s5"):
+        assert (tmp_path / "images" / f"reproduction_{name}.png").stat().st_size > 0
+
 
 def test_fig_s5_summary_minimum_per_temperature_and_seed(tmp_path):
     """The summary's arithmetic on a hand-made coercive.csv (no MD): per T and seed the least

@@ -63,6 +63,27 @@ def client():
         yield dask_client
 
 
+def test_two_local_clusters_on_one_machine_do_not_warn():
+    """A second sweep on the same machine (the first holds port 8787) starts without the
+    'Port 8787 is already in use' warning users saw when running two sweeps at once."""
+    import socket
+    import warnings
+
+    holder = socket.socket()
+    try:
+        holder.bind(("127.0.0.1", 8787))
+    except OSError:
+        pass  # already taken, e.g. by another sweep: the same situation
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with sweep_client(workers=1) as dask_client:
+                assert dask_client.submit(int, "3").result() == 3
+        assert not [w for w in caught if "8787" in str(w.message)], [str(w.message) for w in caught]
+    finally:
+        holder.close()
+
+
 # ---- expansion ---------------------------------------------------------------------------
 def test_values_lists_and_inclusive_ranges():
     assert parse_values("100:500:100") == ("100", "200", "300", "400", "500")

@@ -46,9 +46,12 @@ def sweep_client(workers=None, scheduler=None):
         workers = os.cpu_count() or 1
     if workers < 1:
         raise ValueError(f"--workers {workers}: give at least 1")
+    # no dashboard; the scheduler's status server on a free local port, so that a second sweep
+    # on the same machine does not warn that port 8787 is taken
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, env=dict(WORKER_ENV),
-                                       silence_logs=40)
+                                       dashboard_address="127.0.0.1:0",
+                                       scheduler_kwargs={"dashboard": False},
+                                       env=dict(WORKER_ENV), silence_logs=40)
     client = distributed.Client(cluster)
     try:
         yield client
