@@ -201,7 +201,8 @@ def test_fig_s4_summary_directions_and_trend():
 
     def run(angle, field, theta):
         return {"model": "m", "angle_deg": angle, "seed": "1", "replica": "0",
-                "E_perp_c_VA": field, "theta_deg": theta}
+                "E_perp_c_VA": field, "theta_deg": theta,
+                "run_dir": f"{angle}/{field}", "seconds": "90"}
 
     runs = [run(0, 2.4, 61), run(0, 2.5, 298), run(30, 2.2, 59), run(60, 2.0, 62),
             run(60, math.nan, math.nan)]
@@ -210,6 +211,7 @@ def test_fig_s4_summary_directions_and_trend():
         [(0, 2, 2), (30, 1, 1), (60, 2, 1)]
     assert (table[0]["along_60"], table[0]["along_300"]) == (1, 1)
     assert table[0]["E_perp_c_min_VA"] == 2.4 and table[0]["E_perp_c_max_VA"] == 2.5
+    assert [r["wall_min"] for r in table] == [3.0, 1.5, 3.0]
     verdict = script.comparison(table)["m"]
     assert verdict["all_along_60_in_(0,60]"] is True
     assert verdict["directions_at_0"] == {60: 1, 180: 0, 300: 1}
@@ -253,12 +255,13 @@ def test_fig4a_summary_keeps_switches_before_the_ramp_apart():
     def row(seed, field, stage):
         return {"status": "done", "model": "m", "E_par": "0", "T": "500", "seed": str(seed),
                 "switched": "True", "switch_field_z_VA": str(-field), "switch_theta_deg": "60",
-                "switch_stage": stage}
+                "switch_stage": stage, "run_dir": f"seed={seed}", "seconds": "120"}
     rows = [row(1, 1.5, "ramp"), row(2, 0.0, "equilibrate"), row(3, 1.7, "ramp"),
             {"status": "done", "model": "m", "E_par": "0", "T": "500", "seed": "4",
              "switched": "False", "switch_field_z_VA": "", "switch_theta_deg": "",
-             "switch_stage": ""}]
+             "switch_stage": "", "run_dir": "seed=4", "seconds": "600"}]
     (out,) = script.table(rows)
     assert out["runs"] == 4 and out["switched"] == 2 and out["before_ramp"] == 1
+    assert out["wall_min"] == pytest.approx(16.0)
     assert out["E_perp_c_mean_VA"] == pytest.approx(1.6)
     assert out["E_perp_c_min_VA"] == pytest.approx(1.5)

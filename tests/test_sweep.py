@@ -327,3 +327,13 @@ def test_replica_rows_take_the_switch_into_the_stop_target():
     summary["switch_to"] = []
     first, _ = replica_rows(summary)
     assert first["switch_stage"] == "equilibrate" and first["switch_time_ps"] == 5.0
+
+
+def test_task_seconds_counts_each_task_once():
+    from slidesim.sweep.tasks import task_seconds
+
+    rows = [{"run_dir": "a", "seconds": "10.5", "replica": "0"},
+            {"run_dir": "a", "seconds": "10.5", "replica": "1"},
+            {"run_dir": "b", "seconds": "4", "replica": "0"}]
+    assert task_seconds(rows) == 14.5
+    assert task_seconds([]) == 0

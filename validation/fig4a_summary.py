@@ -53,7 +53,9 @@ def deck_model(sweep):
 
 
 def table(rows, default_model=""):
-    groups = defaultdict(list)
+    from slidesim.sweep.tasks import task_seconds
+
+    groups, rows_of = defaultdict(list), defaultdict(list)
     for row in rows:
         if row.get("status") != "done":
             continue
@@ -64,6 +66,7 @@ def table(rows, default_model=""):
         field = -float(row["switch_field_z_VA"]) if switched and not before_ramp else np.nan
         theta = float(row["switch_theta_deg"]) if switched and not before_ramp else np.nan
         groups[key].append((field, theta, before_ramp))
+        rows_of[key].append(row)
     out = []
     for (model, e_par, temperature), runs in sorted(groups.items()):
         fields = np.array([f for f, _, _ in runs])
@@ -74,7 +77,8 @@ def table(rows, default_model=""):
                     "E_perp_c_mean_VA": float(ok.mean()) if len(ok) else np.nan,
                     "E_perp_c_min_VA": float(ok.min()) if len(ok) else np.nan,
                     "E_perp_c_max_VA": float(ok.max()) if len(ok) else np.nan,
-                    "theta_deg": " ".join(f"{t:.0f}" for _, t, _ in runs if np.isfinite(t))})
+                    "theta_deg": " ".join(f"{t:.0f}" for _, t, _ in runs if np.isfinite(t)),
+                    "wall_min": task_seconds(rows_of[(model, e_par, temperature)]) / 60.0})
     return out
 
 
@@ -126,6 +130,7 @@ def main(argv=None):
         print(f"{r['model']:<8} {r['E_par_VA']:>6g} {r['T_K']:>5g} {r['runs']:>5} "
               f"{r['switched']:>8} {r['before_ramp']:>11} {r['E_perp_c_mean_VA']:>10.3f} [{r['E_perp_c_min_VA']:.3f}, "
               f"{r['E_perp_c_max_VA']:.3f}]  {r['theta_deg']}")
+    print(f"wall time of the tasks: {sum(r['wall_min'] for r in summary):.0f} min")
     print(f"paper: {PAPER['E_perp_c_100K']} V/A at 100 K, about {PAPER['E_perp_c_saturated']} "
           "V/A above 200 K (E_par = 0); lower with E_par = 0.2 V/A at 60 deg")
 

@@ -78,11 +78,14 @@ def runs_of(rows, model=""):
                      "angle_deg": float(row["ANGLE"]), "seed": row.get("seed", ""),
                      "replica": row.get("replica", "0"),
                      "E_perp_c_VA": -float(row["switch_field_z_VA"]) if switched else np.nan,
-                     "theta_deg": float(row["switch_theta_deg"]) if switched else np.nan})
+                     "theta_deg": float(row["switch_theta_deg"]) if switched else np.nan,
+                     "run_dir": row["run_dir"], "seconds": row["seconds"]})
     return runs
 
 
 def table(runs):
+    from slidesim.sweep.tasks import task_seconds
+
     groups = defaultdict(list)
     for run in runs:
         groups[(run["model"], run["angle_deg"])].append(run)
@@ -98,7 +101,8 @@ def table(runs):
                     "E_perp_c_min_VA": float(ok.min()) if len(ok) else np.nan,
                     "E_perp_c_max_VA": float(ok.max()) if len(ok) else np.nan,
                     "theta_deg": " ".join(f"{t:.0f}" for t in thetas),
-                    **{f"along_{d}": counts[d] for d in SLIDING_DIRECTIONS_DEG}})
+                    **{f"along_{d}": counts[d] for d in SLIDING_DIRECTIONS_DEG},
+                    "wall_min": task_seconds(members) / 60.0})
     return out
 
 
@@ -178,7 +182,8 @@ def main(argv=None):
         writer.writeheader()
         writer.writerows(summary)
     with open(os.path.join(out, "fig_s4.json"), "w") as handle:
-        json.dump({"rows": summary, "runs": runs, "comparison": verdicts, "paper": PAPER},
+        kept = [{k: v for k, v in r.items() if k not in ("run_dir", "seconds")} for r in runs]
+        json.dump({"rows": summary, "runs": kept, "comparison": verdicts, "paper": PAPER},
                   handle, indent=1, default=float)
     plot(summary, runs, os.path.join(out, "fig_s4.png"))
     print(f"{'model':<8} {'angle':>5} {'runs':>5} {'switched':>8} "
@@ -190,6 +195,7 @@ def main(argv=None):
               f"{r['along_300']:<6}  {r['theta_deg']}")
     for model, verdict in verdicts.items():
         print(f"{model or 'slidesim'}: " + "; ".join(f"{k} {v}" for k, v in verdict.items()))
+    print(f"wall time of the tasks: {sum(r['wall_min'] for r in summary):.0f} min")
     print(f"paper: {PAPER['direction']}; {PAPER['trend']}")
 
 

@@ -201,6 +201,15 @@ def replica_rows(summary):
     return rows
 
 
+def task_seconds(rows):
+    """Wall time [s] of the tasks behind ``rows`` (from :func:`replica_rows` or
+    :func:`finished_rows`), each task counted once however many replica rows it has."""
+    seconds = {}
+    for row in rows:
+        seconds[row["run_dir"]] = float(row["seconds"])
+    return sum(seconds.values())
+
+
 def finished_rows(sweep_dir):
     """:func:`replica_rows` of every task of a sweep that has finished so far (its
     ``done.json``), whether or not the sweep itself has: the reproduction summaries read this,
