@@ -364,3 +364,50 @@ def test_half_list_does_not_depend_on_thread_count():
     for half in results[1:]:
         for name in ("offsets", "neighbors", "images", "shift_table"):
             np.testing.assert_array_equal(getattr(half, name), getattr(results[0], name))
+
+
+def test_a_much_shorter_request_gets_its_own_list_and_the_same_results():
+    """bn-dft with the registry dipole: the dipole's 6.8 A interlayer pairs get a list of their
+    own beside the ILP's 16 A one (not a loop over the long list), the intralayer requests
+    (bonds, normals) still share one list, and energy, forces and Born charges equal those
+    computed with every term on the one longest list of its mode (to round-off: only the order
+    of the dipole's sum changes)."""
+    from slidesim.fields.coupling import DipoleTerm
+    from slidesim.fields.dipole import RegistryDipole
+    from slidesim.models.model import Model, SHARE_FRACTION, _plan_lists
+    from slidesim.models.base import NeighborRequest
+    from slidesim.structures import bilayer
+
+    state = bilayer("BN", (6, 6), "BA", 2.511, 3.074)
+    state.positions[0] += np.random.default_rng(4).normal(0.0, 0.05, state.positions[0].shape)
+    from slidesim.models.bn_dft import bn_dft
+
+    potential = bn_dft(("B", "N"))
+    model = Model("bn-dft+dipole", potential.terms + [DipoleTerm(RegistryDipole(("B", "N")))],
+                  ("B", "N"))
+    modes = sorted(r.mode for r in model.requests.values())
+    assert modes == ["interlayer", "interlayer", "intralayer"]
+    assert model.requests["interlayer"].cutoff == 16.0
+    short = [k for k, r in model.requests.items() if r.mode == "interlayer" and k != "interlayer"]
+    assert model.requests[short[0]].cutoff == pytest.approx(np.hypot(4.0, 5.5))
+
+    x = state.positions[0]
+    own = model.neighbor_lists(skin=0.5)
+    shared = {"interlayer": NeighborList(16.0, skin=0.5, mode="interlayer"),
+              "intralayer": NeighborList(model.requests["intralayer"].cutoff, skin=0.5,
+                                         mode="intralayer")}
+    ours = model.compute(x, state.cell, state.species, state.layer, own)
+    theirs = model.compute(x, state.cell, state.species, state.layer, shared)
+    assert own[short[0]].n_pairs < shared["interlayer"].n_pairs / 4
+    assert ours.energy == pytest.approx(theirs.energy, abs=1e-9)
+    np.testing.assert_allclose(ours.forces, theirs.forces, atol=1e-11)
+    np.testing.assert_allclose(ours.extras["born_charges"], theirs.extras["born_charges"],
+                               atol=1e-12)
+    np.testing.assert_allclose(ours.extras["dipole"], theirs.extras["dipole"], atol=1e-11)
+
+    # the plan: shared down to SHARE_FRACTION of the longest, own lists below
+    plan = _plan_lists([NeighborRequest(10.0, "interlayer"),
+                        NeighborRequest(10.0 * SHARE_FRACTION, "interlayer"),
+                        NeighborRequest(5.0, "interlayer"), NeighborRequest(2.0, "all")])
+    assert {k: r.cutoff for k, r in plan.items()} == {"all": 2.0, "interlayer": 10.0,
+                                                      "interlayer 5 A": 5.0}
