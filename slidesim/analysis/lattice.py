@@ -7,6 +7,7 @@ t_AA = 0, t_BA = (b - a)/3, t_SP = (b - a)/2, t_AB = 2(b - a)/3, each modulo the
 """
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -29,6 +30,10 @@ def polar_stacking_names(elements):
 
 class LatticeError(ValueError):
     """The primitive lattice cannot be found; the message says what to pass instead."""
+
+
+#: lattice shifts (fractional) tried by :meth:`HexLattice.reduce`, in order of preference
+_SHIFTS = np.array(((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1)), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,14 @@ class HexLattice:
         """(2, 2) [1/A], rows a*, b*: a_i . b*_j = 2 pi delta_ij."""
         return 2.0 * np.pi * np.linalg.inv(self.vectors).T
 
+    @cached_property
+    def _inverse(self):
+        return np.linalg.inv(self.vectors)
+
     def fractional(self, t):
         """Fractional coordinates (..., 2) of in-plane vectors t (..., 2 or 3) [A]."""
         t = np.asarray(t, dtype=np.float64)
-        return t[..., :2] @ np.linalg.inv(self.vectors)
+        return t[..., :2] @ self._inverse
 
     def cartesian(self, fractional):
         """In-plane vectors (..., 2) [A] from fractional coordinates (..., 2)."""
@@ -88,15 +97,10 @@ class HexLattice:
         t folded into the Wigner-Seitz hexagon around the origin."""
         frac = self.fractional(t)
         base = frac - np.round(frac)
-        best = None
-        for shift in ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1)):
-            candidate = (base + np.array(shift, dtype=np.float64)) @ self.vectors
-            if best is None:
-                best = candidate
-            else:
-                shorter = (candidate ** 2).sum(-1) < (best ** 2).sum(-1)
-                best = np.where(shorter[..., None], candidate, best)
-        return best
+        # the seven candidates around the rounded cell; the first of the shortest wins
+        candidates = (base[..., None, :] + _SHIFTS) @ self.vectors
+        best = np.argmin((candidates ** 2).sum(-1), axis=-1)
+        return np.take_along_axis(candidates, best[..., None, None], axis=-2)[..., 0, :]
 
     def distance_to_site(self, t, name):
         """Distance [A] (...,) from sliding vectors t (..., 2 or 3) to the nearest image of a
