@@ -145,6 +145,8 @@ def test_fig_s5_search_and_summary(tmp_path):
     with open(out / "fig_s5.json") as handle:
         report = json.load(handle)
     assert len(report["conditions"]) == 2 and report["paper"]["dip_angle_deg"] == 24
+    assert report["probes_run"] == sum(int(c["probes"]) for c in conditions.values())
+    assert report["probe_wall_min"] > 0
     assert (out / "fig_s5_bn-ilp.png").stat().st_size > 0
 
     # the combined figures: this summary next to the committed ones of the other experiments

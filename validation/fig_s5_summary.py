@@ -232,10 +232,15 @@ def main(argv=None):
             landau_errors[model] = str(error)
     _write_csv(os.path.join(out, "fig_s5.csv"), mins, ["model"])
     _write_csv(os.path.join(out, "fig_s5_landau.csv"), landau_rows, ["model", "criterion"])
+    from slidesim.sweep.tasks import finished_rows, task_seconds
+
+    probes = finished_rows(args.sweep)
+    wall_min = task_seconds(probes) / 60.0
     with open(os.path.join(out, "fig_s5.json"), "w") as handle:
         json.dump({"minima": mins, "landau": landau_rows, "landau_curves": curves,
-                   "landau_errors": landau_errors, "conditions": conds, "paper": PAPER},
-                  handle, indent=1, default=float)
+                   "landau_errors": landau_errors, "conditions": conds, "paper": PAPER,
+                   "probes_run": len({r["run_dir"] for r in probes}),
+                   "probe_wall_min": wall_min}, handle, indent=1, default=float)
     for model in models:
         plot(model, conds, mins, [r for r in landau_rows if r["model"] == model],
              curves.get(model, {}), os.path.join(out, f"fig_s5_{model or 'md'}.png"))
@@ -252,6 +257,7 @@ def main(argv=None):
               f"{r['reduction_pct']:>8.1f}% {r['dip_angle_deg']:>6.1f}")
     for model, error in landau_errors.items():
         print(f"{model}: no Landau fit: {error}")
+    print(f"{len({r['run_dir'] for r in probes})} probes run, {wall_min:.0f} min of wall time")
     print(f"paper: minimum E_t,c more than {PAPER['min_Etc_reduction_md_pct_gt']} % below the "
           f"vertical field at low temperature, dip angle about {PAPER['dip_angle_deg']} deg at "
           f"every temperature (Landau with its coefficients: > "
