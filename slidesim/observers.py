@@ -279,7 +279,10 @@ class RunLog:
 
     @staticmethod
     def _builds(run):
-        return sum(nl.n_builds for lists in run.engine.neighbor_lists for nl in lists.values())
+        # the lists of a replica rebuild together (one skin, one displacement check): count
+        # the rebuilds of each replica once, however many lists its model needs
+        return sum(max((nl.n_builds for nl in lists.values()), default=0)
+                   for lists in run.engine.neighbor_lists)
 
     # ---- per step ---------------------------------------------------------------------------
     def step(self, run, targets, conserved, temperatures, stage_ended):

@@ -21,6 +21,7 @@ import hashlib
 import os
 import sys
 import time as wallclock
+import warnings
 
 import numpy as np
 
@@ -240,7 +241,11 @@ class Simulation:
                              integrator, FieldCoupling() if deck.born_charges else None,
                              respa=deck.integrator.get("respa", 1))
         if self.restarted:  # the lists the run had, so the restart continues bit for bit
-            self.engine.build_lists_at(state)
+            if not self.engine.build_lists_at(state) and state.neighbor_anchors is not None:
+                warnings.warn("the checkpoint's neighbour-list anchors do not fit the lists "
+                              "this version of slidesim builds (a checkpoint of an older "
+                              "version?); the lists are built from the current positions, so "
+                              "the run continues correctly but not bit for bit", stacklevel=2)
         # the registry is found from the starting structure, also on restarts: the unwrapped
         # positions continue from it, so t stays continuous
         start = state.initial_positions

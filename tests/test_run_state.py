@@ -213,3 +213,27 @@ def test_the_bar_shows_on_terminals_that_report_no_size(tmp_path, rows, columns)
                                    columns=columns)
     assert code == 0, output
     assert "41/41" in output
+
+
+def test_a_checkpoint_whose_list_anchors_do_not_fit_warns_and_continues(tmp_path):
+    """A checkpoint written by a version that built other neighbour lists (here: one anchor
+    set fewer, as before the registry dipole got its own interlayer list) restarts with a
+    warning, lists built from the current positions, and ends where the straight run does to
+    round-off."""
+    from slidesim.io.checkpoint import write_checkpoint
+
+    straight = Simulation(switch_deck(tmp_path / "a", "nve"), progress=False)
+    straight.run(max_steps=120)
+    first = Simulation(switch_deck(tmp_path / "b", "nve"), progress=False)
+    first.run(max_steps=60)
+    saved, meta = read_checkpoint(first.checkpoint_path)
+    assert saved.neighbor_anchors.shape[1] == 3  # bn-ilp's two lists and the dipole's own
+    saved.neighbor_anchors = saved.neighbor_anchors[:, :2].copy()
+    write_checkpoint(first.checkpoint_path, saved, meta)
+    with pytest.warns(UserWarning, match="not bit for bit"):
+        second = Simulation(switch_deck(tmp_path / "b", "nve"), restart=first.checkpoint_path,
+                            progress=False)
+    second.run(max_steps=60)
+    assert second.state.step == straight.state.step == 120
+    np.testing.assert_allclose(second.state.positions, straight.state.positions, rtol=0,
+                               atol=1e-9)
