@@ -198,12 +198,14 @@ class Simulation:
     run the output folder already holds (else :meth:`run` refuses, see slidesim.outputs);
     log_lines: echo log.txt's progress lines on stderr (default: when stderr is not a
     terminal and no bar is drawn); ``log_interval`` [s]: wall time between progress lines.
+    shared_start: ``restart`` is a first stage another deck of the same sweep ran (identical
+    up to there, :func:`slidesim.sweep.tasks.first_stage_key`): no note that the decks differ.
     """
 
     log_interval = 60.0
 
     def __init__(self, deck: Deck, restart=None, progress=None, overwrite=False, log_lines=None,
-                 new_integrator=False):
+                 new_integrator=False, shared_start=False):
         self.deck = deck
         self.deck_hash = hashlib.sha256(deck.text.encode()).hexdigest()
         self.schedule = Schedule(deck.stages, deck.timestep)
@@ -219,7 +221,7 @@ class Simulation:
         self.log_lines = (not sys.stderr.isatty()) if log_lines is None else log_lines
         if restart is not None:
             self.state, meta = read_checkpoint(restart, integrator.name)
-            if meta.get("deck_hash") not in (None, self.deck_hash):
+            if meta.get("deck_hash") not in (None, self.deck_hash) and not shared_start:
                 print(f"slidesim: note: {deck.path} differs from the deck that wrote {restart}",
                       file=sys.stderr)
             if self.state.stage > len(deck.stages):
@@ -294,9 +296,18 @@ class Simulation:
         write_checkpoint(self.checkpoint_path, self.state, self.checkpoint_meta())
 
     def evaluate(self):
-        """Model results of every replica at the current positions, in the current field."""
+        """Model results of every replica at the current positions, in the field they were
+        last computed in: the schedule's, except on a restart at a stage boundary, where the
+        run that wrote the checkpoint computed them in the ending stage's field (the state's
+        last coupled one, ``state.field``), not the next stage's: so the first half kick is
+        the one the run without a restart makes."""
+        state = self.state
+        field = self.schedule.now(state).field
+        if (self.restarted and self.engine.coupling is not None and state.stage > 0
+                and state.stage_step == 0):
+            field = state.field[0]
         try:
-            return self.engine.evaluate(self.state, self.schedule.now(self.state).field)
+            return self.engine.evaluate(self.state, field)
         except ValueError as err:
             raise SimulationError(
                 f"the model failed at step {self.state.step}: {err}. "

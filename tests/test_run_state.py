@@ -237,3 +237,37 @@ def test_a_checkpoint_whose_list_anchors_do_not_fit_warns_and_continues(tmp_path
     assert second.state.step == straight.state.step == 120
     np.testing.assert_allclose(second.state.positions, straight.state.positions, rtol=0,
                                atol=1e-9)
+
+
+BOUNDARY_DECK = """system bilayer material BN cells 3 3 stacking BA
+model bn-ilp
+timestep 1 fs
+integrator nose-hoover tdamp 100 fs
+seed 11
+output {output}
+thermo every 50
+checkpoint every 100000
+stage equilibrate temperature 300 K steps 200
+stage field temperature 300 K steps 400 field_par 0.3 V/A field_angle 60 deg field_perp -2.5 V/A
+"""
+
+
+def test_a_restart_at_a_stage_boundary_where_the_field_jumps_is_exact(tmp_path):
+    """A checkpoint written exactly at the end of a field-free stage, before a stage with a
+    static field: the restart computes its first forces in the field the ending stage used
+    (the state's), as the run without a restart holds them, and continues bit for bit."""
+    def deck(name):
+        path = tmp_path / f"{name}.in"
+        path.write_text(BOUNDARY_DECK.format(output=tmp_path / name))
+        return read_deck(str(path))
+
+    straight = Simulation(deck("a"), progress=False)
+    straight.run()
+    first = Simulation(deck("b"), progress=False)
+    first.run(max_steps=200)
+    assert (first.state.stage, first.state.stage_step) == (1, 0)
+    second = Simulation(deck("b"), restart=first.checkpoint_path, progress=False)
+    second.run()
+    for name in ("positions", "velocities", "dipole", "field_work"):
+        np.testing.assert_array_equal(getattr(second.state, name), getattr(straight.state, name),
+                                      err_msg=name)

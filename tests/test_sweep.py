@@ -337,3 +337,41 @@ def test_task_seconds_counts_each_task_once():
             {"run_dir": "b", "seconds": "4", "replica": "0"}]
     assert task_seconds(rows) == 14.5
     assert task_seconds([]) == 0
+
+
+def test_probes_share_their_first_stage_and_end_as_if_run_alone(tmp_path):
+    """Two probes that differ only in their field stage: the first runs the field-free first
+    stage and publishes it, the second continues from it; the second ends bit for bit where it
+    ends when run alone from the start (positions, events, thermo file)."""
+    from slidesim.io.checkpoint import read_checkpoint
+    from slidesim.sweep.runner import Sweep
+    from slidesim.sweep.tasks import FIRST_STAGE_DIR, first_stage_key, run_task
+    from slidesim.deck import parse_deck
+
+    deck = write_deck(tmp_path, COERCIVE_DECK.replace("trajectory every 0",
+                                                      "trajectory every 100"))
+    grid = [parse_set_option("E_par=0.3"), parse_set_option("T=300"),
+            parse_set_option("E_perp=1,2.5")]
+    shared, alone = Sweep(deck, grid, tmp_path / "shared"), Sweep(deck, grid, tmp_path / "alone")
+    folder = str(tmp_path / "shared" / FIRST_STAGE_DIR)
+    a, b = [shared.task(t.values, extra={"share_first_stage": folder}) for t in shared.tasks]
+    keys = {first_stage_key(parse_deck(t.deck_text, "x.in")) for t in (a, b)}
+    assert len(keys) == 1 and None not in keys
+    assert run_task(a)["status"] == "done"
+    assert os.listdir(folder) == list(keys)
+    mine = run_task(b)
+    assert mine["status"] == "done" and mine["restarted"]
+    theirs = run_task(alone.tasks[1])
+    assert not theirs["restarted"]
+    assert mine["events"] == theirs["events"] and mine["step"] == theirs["step"]
+    ours, _ = read_checkpoint(os.path.join(b.run_dir, "checkpoint.npz"))
+    reference, _ = read_checkpoint(os.path.join(alone.tasks[1].run_dir, "checkpoint.npz"))
+    np.testing.assert_array_equal(ours.positions, reference.positions)
+    np.testing.assert_array_equal(ours.velocities, reference.velocities)
+    with open(os.path.join(b.run_dir, "thermo.csv")) as mine_csv, \
+            open(os.path.join(alone.tasks[1].run_dir, "thermo.csv")) as theirs_csv:
+        assert mine_csv.read() == theirs_csv.read()
+    # a deck whose first stage differs (another temperature) does not share
+    other = Sweep(deck, [parse_set_option("E_par=0.3"), parse_set_option("T=10"),
+                         parse_set_option("E_perp=1")], tmp_path / "other").tasks[0]
+    assert first_stage_key(parse_deck(other.deck_text, "x.in")) not in keys

@@ -25,7 +25,7 @@ import numpy as np
 from slidesim.fields.landau import MinimumTotalField
 from slidesim.sweep.expand import SweepError, SweepParameter, format_number
 from slidesim.sweep.runner import Sweep, run_tasks, write_aggregate
-from slidesim.sweep.tasks import write_json_atomic
+from slidesim.sweep.tasks import FIRST_STAGE_DIR, write_json_atomic
 
 STRATEGIES = ("bisect", "scan")
 
@@ -119,7 +119,11 @@ class CoerciveSearch:
         if index is None:
             return []
         values = dict(self.conditions[k], **{self.search_name: self.grid[index]})
-        return [self.sweep.task(values, extra={"condition": k, "grid_index": index})]
+        # the probes of a condition (and of conditions that differ only in the later stages'
+        # fields) share their first stage: it runs once and the others continue from it
+        return [self.sweep.task(values, extra={
+            "condition": k, "grid_index": index,
+            "share_first_stage": os.path.join(self.sweep_dir, FIRST_STAGE_DIR)})]
 
     def run(self, client, progress=None):
         """Run every search to its end; returns the table of rows (see ``rows``) and writes

@@ -10,6 +10,7 @@ without it is run again, from its checkpoint if an earlier attempt left one.
 import hashlib
 import json
 import os
+import shutil
 import threading
 import time
 import traceback
@@ -94,6 +95,76 @@ def _restart_point(task):
     return None
 
 
+#: folder of a sweep that holds the first stages its tasks share (see :func:`run_task`)
+FIRST_STAGE_DIR = "_first_stage"
+#: the files of a run (by name prefix, replicas' files included) that a task copies from a
+#: shared first stage; log.txt stays its own
+FIRST_STAGE_FILES = ("checkpoint.npz", "thermo", "events", "traj")
+
+
+def first_stage_key(deck):
+    """A key that two decks share exactly when their first stages run the same steps: every
+    line but ``output`` and the stages after the first (comments dropped), and the Born-charge
+    source the run couples (set by any stage's field). None when sharing cannot pay or cannot
+    be exact: one stage only, a first stage of no MD steps, or one that may stop early."""
+    first = deck.stages[0] if deck.stages else None
+    if len(deck.stages) < 2 or first.n_steps == 0 or first.stop is not None:
+        return None
+    kept, stages = [], 0
+    for line in deck.text.splitlines():
+        words = line.split("#")[0].split()
+        if not words or words[0] == "output":
+            continue
+        if words[0] == "stage":
+            stages += 1
+            if stages > 1:
+                continue
+        kept.append(" ".join(words))
+    kept.append(f"born_charges {deck.born_charges}")
+    return hashlib.sha256("\n".join(kept).encode()).hexdigest()[:20]
+
+
+def _copy_run_files(source, target):
+    os.makedirs(target, exist_ok=True)
+    for name in os.listdir(source):
+        if name.startswith(FIRST_STAGE_FILES):  # traj.nc, thermo.csv, per-replica files
+            shutil.copy2(os.path.join(source, name), os.path.join(target, name))
+
+
+def _shared_first_stage(task, deck):
+    """The checkpoint of the first stage a finished task published for ``task``'s key, copied
+    with its outputs into ``task``'s run directory (its path), or None."""
+    key = first_stage_key(deck)
+    if key is None:
+        return None
+    published = os.path.join(task.extra["share_first_stage"], key)
+    if not os.path.exists(os.path.join(published, "checkpoint.npz")):
+        return None
+    _copy_run_files(published, task.run_dir)
+    return os.path.join(task.run_dir, "checkpoint.npz")
+
+
+def _publish_first_stage(task, deck, simulation):
+    """Run ``deck``'s first stage alone (a checkpoint at its end) and publish its files for the
+    other tasks of the sweep with the same :func:`first_stage_key`. Returns the checkpoint to
+    continue from, or None (nothing run: the task runs straight)."""
+    key = first_stage_key(deck)
+    if key is None:
+        return None
+    first = simulation.Simulation(deck, progress=False, overwrite=True, log_lines=False)
+    first.run(max_steps=deck.stages[0].n_steps)
+    if first.state.step != deck.stages[0].n_steps:
+        return None
+    folder = task.extra["share_first_stage"]
+    staging = os.path.join(folder, f".{key}.{os.getpid()}")
+    _copy_run_files(task.run_dir, staging)
+    try:
+        os.rename(staging, os.path.join(folder, key))  # atomic; another task may have won
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return first.checkpoint_path
+
+
 def run_task(task, threads=1):
     """Run one task to its end (or return its earlier summary). Never raises for a failing run:
     returns a summary dict with "status" "done" or "failed" (then "error", "traceback")."""
@@ -117,7 +188,13 @@ def run_task(task, threads=1):
 
         deck = parse_deck(task.deck_text, deck_path)
         restart = _restart_point(task)
-        result = _run_or_recover(simulation, deck, restart)
+        shared = False
+        if restart is None and task.extra.get("share_first_stage"):
+            restart = _shared_first_stage(task, deck)
+            shared = restart is not None
+            if restart is None:
+                restart = _publish_first_stage(task, deck, simulation)
+        result = _run_or_recover(simulation, deck, restart, shared_start=shared)
     except Exception as error:  # a failing combination must not stop the others
         failure = {"status": "failed", "values": task.values, "run_dir": task.run_dir,
                    "error": f"{type(error).__name__}: {error}",
@@ -135,7 +212,7 @@ def run_task(task, threads=1):
     return summary
 
 
-def _run_or_recover(simulation, deck, restart):
+def _run_or_recover(simulation, deck, restart, shared_start=False):
     """Simulation(deck, restart).run(); a checkpoint already at the schedule's end (an attempt
     killed between its last checkpoint and done.json) gives its summary without running."""
     if restart is not None:
@@ -146,7 +223,8 @@ def _run_or_recover(simulation, deck, restart):
             return {"reason": "finished", "step": progress.step, "events": progress.events}
     # a task without a checkpoint starts over: a killed attempt's partial files are replaced
     result = simulation.Simulation(deck, restart=restart, progress=False,
-                                   overwrite=restart is None, log_lines=False).run()
+                                   overwrite=restart is None, log_lines=False,
+                                   shared_start=shared_start).run()
     if result["reason"] != "finished":
         raise simulation.SimulationError(f"the run ended early: {result['reason']}")
     return result
