@@ -155,10 +155,15 @@ def test_fig_s5_search_and_summary(tmp_path):
     os.symlink(out, results / "fig_s5" / "bn_ilp")
     for experiment in ("curie_ladder", "fig4a", "fig_s4"):
         os.symlink(os.path.join(ROOT, "validation", "results", experiment), results / experiment)
-    load_script("reproduction_figures").main(["--results", str(results), "--out",
-                                             str(tmp_path / "images")])
+    figures = load_script("reproduction_figures")
+    figures.main(["--results", str(results), "--out", str(tmp_path / "images")])
     for name in ("curie", "fig4a", "fig_s4", "fig_s5"):
         assert (tmp_path / "images" / f"reproduction_{name}.png").stat().st_size > 0
+    text = figures.tables(str(results))
+    assert "| 100 | 1.99 | 2.42 [2.35, 2.52] | 299, 182, 59 |" in text  # committed bn-dft runs
+    (s5_row,) = [line for line in text.splitlines() if line.startswith("| bn-ilp | 300 |")]
+    (minimum,) = report["minima"]
+    assert f"| {minimum['found']} of 2 |" in s5_row and f"{minimum['E_t_c_VA']:.3f}" in s5_row
 
 
 def test_fig_s5_summary_minimum_per_temperature_and_seed(tmp_path):

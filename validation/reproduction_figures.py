@@ -1,6 +1,7 @@
 """The seed paper's four MD experiments, both models and the paper on one figure each.
 
     python validation/reproduction_figures.py [--results validation/results] [--out docs/images]
+        [--tables]
 
 Reads the committed summaries that the per-experiment scripts write (they are small; the runs
 themselves are not needed):
@@ -15,7 +16,8 @@ and writes ``reproduction_curie.png``, ``reproduction_fig4a.png``, ``reproductio
 (``reference/paper_values.toml``, copied into the summaries) marked in black. A model or
 experiment without a summary is left out of its figure, so the figures can be made while the
 runs are still going. Error bars are the min-max range over seeds, as the paper's are the range
-of its parallel runs.
+of its parallel runs. ``--tables`` also prints the markdown tables of docs/reproduction.md from
+the same summaries.
 """
 
 import argparse
@@ -184,12 +186,78 @@ def fig_s5(results, axes):
     return drawn
 
 
+def _cell(row, key="E_perp_c"):
+    if row is None or not row.get("switched", 1):
+        return "not run yet" if row is None else "no switch"
+    runs = row.get("runs", 1)
+    text = f"{row[key + '_mean_VA']:.2f}"
+    if runs > 1:
+        text += f" [{row[key + '_min_VA']:.2f}, {row[key + '_max_VA']:.2f}]"
+    if row["switched"] < runs:
+        text += f" ({row['switched']} of {runs} switched)"
+    return text
+
+
+def tables(results):
+    """The markdown tables of docs/reproduction.md, from the same summaries as the figures."""
+    out = []
+    data = {m: _load(os.path.join(results, "fig4a", _folder(m), "fig4a.json")) for m in MODELS}
+    paper = next((d["paper"] for d in data.values() if d), None)
+    if any(data.values()):
+        out += ["Fig. 4(a): E_perp,c [V/A], mean [min, max] over seeds; slide directions [deg]", "",
+                "| T [K] | paper, E_par = 0 | " + " | ".join(
+                    f"{m}, E_par = {e:g} | directions" for e in (0.0, 0.2) for m in MODELS) + " |",
+                "|---" * 10 + "|"]
+        for t in (100.0, 200.0, 300.0, 400.0, 500.0):
+            cells = [f"{t:g}", (f"{paper['E_perp_c_100K']}" if t == 100 else
+                                f"~{paper['E_perp_c_saturated']}") if paper else ""]
+            for e in (0.0, 0.2):
+                for m in MODELS:
+                    row = next((r for r in (data[m] or {"rows": []})["rows"]
+                                if r["E_par_VA"] == e and r["T_K"] == t), None)
+                    cells += [_cell(row), row["theta_deg"].replace(" ", ", ") if row else ""]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    data = {m: _load(os.path.join(results, "fig_s4", _folder(m), "fig_s4.json")) for m in MODELS}
+    if any(data.values()):
+        out += ["Fig. S4 (0.1 K, |E_par| = 0.1 V/A): E_perp,c [V/A]; slide directions [deg]", "",
+                "| field angle [deg] | " + " | ".join(f"{m} | directions" for m in MODELS) + " |",
+                "|---" * 5 + "|"]
+        for angle in (0.0, 15.0, 30.0, 45.0, 60.0):
+            cells = [f"{angle:g}"]
+            for m in MODELS:
+                row = next((r for r in (data[m] or {"rows": []})["rows"]
+                            if r["angle_deg"] == angle), None)
+                cells += [_cell(row), row["theta_deg"].replace(" ", ", ") if row else ""]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    rows = []
+    for m in MODELS:
+        d = _load(os.path.join(results, "fig_s5", _folder(m), "fig_s5.json"))
+        rows += [(m, r) for r in (d or {"minima": []})["minima"]]
+    if rows:
+        out += ["Fig. S5 / 4(c): minimum total field over the E_par grid, per temperature", "",
+                "| model | T [K] | conditions found | vertical E_perp,c [V/A] | min E_t,c [V/A] | "
+                "at E_par, E_perp,c [V/A] | reduction | dip angle |", "|---" * 8 + "|"]
+        for m, r in rows:
+            edge = " (grid edge)" if r["at_grid_edge"] else ""
+            out.append(f"| {m} | {r['T_K']:g} | {r['found']} of {r['conditions']} | "
+                       f"{r['vertical_E_perp_c_VA']:.2f} | {r['E_t_c_VA']:.3f} | "
+                       f"{r['E_par_VA']:.2f}, {r['E_perp_c_VA']:.2f}{edge} | "
+                       f"{r['reduction_pct']:.0f} % | {r['dip_angle_deg']:.0f} deg |")
+    return "\n".join(out)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     here = os.path.dirname(os.path.abspath(__file__))
     parser.add_argument("--results", default=os.path.join(here, "results"))
     parser.add_argument("--out", default=os.path.join(here, os.pardir, "docs", "images"))
+    parser.add_argument("--tables", action="store_true",
+                        help="also print the tables of docs/reproduction.md (markdown)")
     args = parser.parse_args(argv)
+    if args.tables:
+        print(tables(args.results))
     import matplotlib
 
     matplotlib.use("Agg")
