@@ -234,7 +234,10 @@ def main(argv=None):
     _write_csv(os.path.join(out, "fig_s5_landau.csv"), landau_rows, ["model", "criterion"])
     from slidesim.sweep.tasks import finished_rows, task_seconds
 
-    probes = finished_rows(args.sweep)
+    # the probes of the conditions in coercive.csv (a later search may have started others)
+    searched = {(c["E_par_VA"], c["T_K"]) for c in conds}
+    probes = [r for r in finished_rows(args.sweep)
+              if (float(r["E_par"]), float(r["T"])) in searched]
     wall_min = task_seconds(probes) / 60.0
     with open(os.path.join(out, "fig_s5.json"), "w") as handle:
         json.dump({"minima": mins, "landau": landau_rows, "landau_curves": curves,
