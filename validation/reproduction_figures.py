@@ -244,7 +244,7 @@ def tables(results):
             out.append(f"| {m} | {r['T_K']:g} | {r['found']} of {r['conditions']} | "
                        f"{r['vertical_E_perp_c_VA']:.2f} | {r['E_t_c_VA']:.3f} | "
                        f"{r['E_par_VA']:.2f}, {r['E_perp_c_VA']:.2f}{edge} | "
-                       f"{r['reduction_pct']:.0f} % | {r['dip_angle_deg']:.0f} deg |")
+                       f"{r['reduction_pct']:.1f} % | {r['dip_angle_deg']:.1f} deg |")
     return "\n".join(out)
 
 
