@@ -235,9 +235,15 @@ def main(argv=None):
     from slidesim.sweep.tasks import finished_rows, task_seconds
 
     # the probes of the conditions in coercive.csv (a later search may have started others)
+    # (each probe once: a search run with its axes in another order has its own copies)
     searched = {(c["E_par_VA"], c["T_K"]) for c in conds}
-    probes = [r for r in finished_rows(args.sweep)
-              if (float(r["E_par"]), float(r["T"])) in searched]
+    probes = {}
+    for r in finished_rows(args.sweep):
+        if (float(r["E_par"]), float(r["T"])) in searched:
+            key = tuple(sorted((k, r[k]) for k in ("E_par", "T", "E_perp", "model", "seed")
+                               if k in r))
+            probes.setdefault(key, r)
+    probes = list(probes.values())
     wall_min = task_seconds(probes) / 60.0
     with open(os.path.join(out, "fig_s5.json"), "w") as handle:
         json.dump({"minima": mins, "landau": landau_rows, "landau_curves": curves,
