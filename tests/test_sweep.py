@@ -375,3 +375,21 @@ def test_probes_share_their_first_stage_and_end_as_if_run_alone(tmp_path):
     other = Sweep(deck, [parse_set_option("E_par=0.3"), parse_set_option("T=10"),
                          parse_set_option("E_perp=1")], tmp_path / "other").tasks[0]
     assert first_stage_key(parse_deck(other.deck_text, "x.in")) not in keys
+
+
+def test_a_pass_with_the_axes_in_another_order_warns(tmp_path):
+    """Run directories follow the axis order: a second pass into the same directory with the
+    --set options reordered would find none of the first pass's tasks; it says so."""
+    import warnings
+
+    deck = write_deck(tmp_path, SMALL_DECK.format(hold=0.2))
+    first = Sweep(deck, [parse_set_option("T=50"), parse_set_option("LIMIT=20000")],
+                  tmp_path / "sw")
+    first.write_manifest()
+    with pytest.warns(UserWarning, match="in the order T, LIMIT"):
+        Sweep(deck, [parse_set_option("LIMIT=20000"), parse_set_option("T=50,60")],
+              tmp_path / "sw")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Sweep(deck, [parse_set_option("T=50,60"), parse_set_option("LIMIT=20000")],
+              tmp_path / "sw")

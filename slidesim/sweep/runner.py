@@ -13,6 +13,7 @@ import csv
 import json
 import os
 import sys
+import warnings
 
 from slidesim.sweep.expand import DeckTemplate, SweepError, expand_grid, run_directory
 from slidesim.sweep.tasks import SweepTask, finished_summary, replica_rows, run_task, \
@@ -44,6 +45,22 @@ class Sweep:
         self.tasks = [self.task(values) for values in expand_grid(self.parameters)]
         if not self.tasks:
             raise SweepError("the sweep has no tasks")
+        self._check_axis_order()
+
+    def _check_axis_order(self):
+        """Warn when an earlier pass into the same directory swept the same axes in another
+        order: its run directories follow that order, so none of its tasks would be reused."""
+        try:
+            with open(os.path.join(self.sweep_dir, MANIFEST)) as handle:
+                before = list(json.load(handle).get("parameters", {}))
+        except (OSError, ValueError):
+            return
+        now = [p.name for p in self.parameters]
+        if before != now and sorted(before) == sorted(now):
+            warnings.warn(f"{self.sweep_dir} holds a sweep over {', '.join(before)} in that "
+                          f"order; this one is over {', '.join(now)}, so it will not find the "
+                          f"finished tasks there and runs them again. Give the --set options "
+                          f"in the order {', '.join(before)} to reuse them", stacklevel=2)
 
     def task(self, values, extra=None):
         """The SweepTask of one combination ``values`` (name -> value text)."""
