@@ -272,3 +272,28 @@ def test_fig4a_summary_keeps_switches_before_the_ramp_apart():
     assert out["wall_min"] == pytest.approx(16.0)
     assert out["E_perp_c_mean_VA"] == pytest.approx(1.6)
     assert out["E_perp_c_min_VA"] == pytest.approx(1.5)
+
+
+def test_curie_table_per_seed_and_over_seeds(tmp_path):
+    """The Fig. 2 table on hand-made per-seed summaries (no MD): one row per seed with the
+    state it froze into, then mean [min, max] of the per-seed estimates."""
+    for seed, (heating, cooling, im_psi) in {1: (1700.0, 1500.0, 0.86),
+                                              2: (1650.0, 1610.0, -0.85)}.items():
+        folder = tmp_path / "curie_ladder" / f"bn_dft_seed{seed}"
+        folder.mkdir(parents=True)
+        estimate = (heating + cooling) / 2
+        summary = {"heating_K": heating, "cooling_K": cooling, "estimate_K": estimate,
+                   "uncertainty_K": math.hypot((heating - cooling) / 2, 25.0),
+                   "first_switch_heating_K": heating, "crossings": 3 * seed}
+        with open(folder / "curie_summary.json", "w") as handle:
+            json.dump({"seeds": [summary]}, handle)
+        with open(folder / "traj.stages.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["stage", "branch", "psi[a*-b*]_im_mean"])
+            writer.writerow([0, "heating", 0.866])
+            writer.writerow([1, "cooling", im_psi])
+    lines = load_script("reproduction_figures").curie_table(str(tmp_path))
+    assert "| bn-dft | 1 | 1700 | 1500 | 1600 +- 103 | 1700 | 3 | +0.860 (BA) |" in lines
+    assert "| bn-dft | 2 | 1650 | 1610 | 1630 +- 32 | 1650 | 6 | -0.850 (AB) |" in lines
+    assert "| bn-dft | 2 | 1615 [1600, 1630] | ~1500 |" in lines
+    assert not any(line.startswith("| bn-ilp") for line in lines)
