@@ -3,6 +3,7 @@ against the same decks run one by one, resume after a killed sweep, failing comb
 the coercive-field search."""
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -260,6 +261,105 @@ def test_grid_search_finds_the_least_switching_value(strategy, threshold):
     assert search.result == (threshold if threshold < 41 else None)
     if strategy == "bisect":
         assert len(search.probes) <= 6  # ceil(log2(42))
+
+
+@pytest.mark.parametrize("threshold", [0, 5, 9, 12, 20, 40, 41])
+@pytest.mark.parametrize("bracket", [(5, 9, None), (9, 9, 9), (12, 20, 16), (5, 9, 7),
+                                     (None, 9, None), (9, None, None), (0, 3, 2), (41, None, None),
+                                     (30, 35, 33), (0, 40, 12), (0, 40, 11), (0, 40, 13)])
+def test_a_bracket_from_the_neighbours_never_changes_the_answer(threshold, bracket):
+    """Right or wrong, a guess and bracket only change which probes run: the search still finds
+    the least switching value; a guess within a step of it settles it in at most 3 probes, a
+    right bracket in its two end checks and a bisection of the bracket."""
+    search = GridSearch(41, "bisect")
+    search.narrow(*bracket)
+    while (index := search.next_index()) is not None:
+        assert index not in search.probes
+        search.record(index, index >= threshold)
+    assert search.result == (threshold if threshold < 41 else None)
+    low, high, guess = bracket
+    if guess is not None and abs(guess - threshold) <= 1 and 0 < threshold < 41:
+        assert len(search.probes) <= 3
+    elif low is not None and high is not None and low <= threshold <= high:
+        assert len(search.probes) <= 3 * (guess is not None) + 2 + math.ceil(
+            math.log2(high - low + 1))
+    assert len(search.probes) <= 3 + 2 + 6
+
+
+def test_scan_takes_no_bracket():
+    with pytest.raises(SweepError, match="bisect"):
+        GridSearch(10, "scan").narrow(2, 5)
+
+
+def test_brackets_come_from_the_finished_neighbours_along_e_par(tmp_path):
+    """E_perp,c falls as E_par grows: a new condition lies between the values found at the next
+    larger E_par (from below) and the next smaller one (from above), per temperature; nothing
+    found or neighbours against the trend give no bracket."""
+    deck = write_deck(tmp_path, COERCIVE_DECK)
+    search = CoerciveSearch(deck, [parse_set_option("E_par=0:0.6:0.1"),
+                                   parse_set_option("T=10,100,300")], tmp_path / "co",
+                            stop=3.0, step=0.05, neighbours=True)
+    index = {tuple(c.values()): k for k, c in enumerate(search.conditions)}
+    found = {("0", "10"): 2.0, ("0.2", "10"): 1.2, ("0.6", "10"): 0.5,   # T=10: 0.1, 0.3-0.5 new
+             ("0.2", "100"): 1.0, ("0.4", "100"): 1.4,                    # against the trend
+             ("0", "300"): None}                                          # no switch up to 3
+    for key, e_perp in found.items():
+        grid_search = search.searches[index[key]]
+        if e_perp is not None:
+            grid_search.record(search.grid.index(f"{e_perp:g}"), True)
+        while (probe := grid_search.next_index()) is not None:
+            grid_search.record(probe, False)
+    search.searches[index[("0.5", "10")]].record(3, False)  # a condition begun earlier: left alone
+    brackets = search.narrow_from_neighbours()
+    at = {key: brackets.get(k) for key, k in index.items()}
+    grid = search.grid.index
+    assert at[("0.1", "10")] == (grid("1.2"), grid("2"), grid("1.6"))
+    assert at[("0.3", "10")] == (grid("0.5"), grid("1.2"), grid("1.05"))   # 1.2 - 0.7 / 4
+    assert at[("0.4", "10")] == (grid("0.5"), grid("1.2"), grid("0.85"))
+    assert at[("0.5", "10")] is None
+    assert at[("0.3", "100")] is None                   # 1.4 at larger E_par than 1.0: no bracket
+    assert at[("0.1", "100")] == (grid("1"), None, None)  # nothing smaller finished: open above
+    assert at[("0.5", "100")] == (None, grid("1.4"), None)
+    assert at[("0.1", "300")] is None                   # "no switch" at E_par = 0 bounds nothing
+    assert search.searches[index[("0.1", "10")]].next_index() == grid("1.6")  # the guess first
+    with pytest.raises(SweepError, match="bisect"):
+        CoerciveSearch(deck, [parse_set_option("E_par=0")], tmp_path / "co2", strategy="scan",
+                       neighbours=True)
+    result = CliRunner().invoke(sweep_command, [deck, "--coercive", "E_perp", "--neighbours",
+                                                "--strategy", "scan", "--set", "E_par=0",
+                                                "--set", "T=10", "--dry-run"])
+    assert result.exit_code != 0 and "need --strategy bisect" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_refining_e_par_with_neighbours_on_dask(tmp_path, client):
+    """A second pass on a finer E_par grid: the first pass's conditions are all taken from disk
+    (nothing reruns), the new one starts inside its neighbours' bracket and finds what plain
+    bisection finds, with fewer probes."""
+    deck = write_deck(tmp_path, COERCIVE_DECK)
+    grid = dict(start=0.0, stop=3.0, step=0.1)
+    first = CoerciveSearch(deck, [parse_set_option("E_par=0.2,0.4"), parse_set_option("T=10")],
+                           tmp_path / "co", **grid)
+    coarse = {r["E_par"]: r["e_perp_c_VA"] for r in first.run(client, progress=False)}
+    assert coarse["0.2"] > coarse["0.4"]
+    finer = CoerciveSearch(deck, [parse_set_option("E_par=0.2,0.3,0.4"),
+                                  parse_set_option("T=10")],
+                           tmp_path / "co", neighbours=True, **grid)
+    rows = {r["E_par"]: r for r in finer.run(client, progress=False)}
+    assert {k: rows[k]["e_perp_c_VA"] for k in coarse} == coarse
+    new_keys = [key for key, s in finer.summaries.items() if not s.get("skipped")]
+    assert len(new_keys) == rows["0.3"]["probes"]        # only the new condition ran probes
+    low, high = (finer.grid.index(f"{coarse[e_par]:g}") for e_par in ("0.4", "0.2"))
+    assert finer.brackets == {1: (low, high, math.floor((low + high) / 2 + 0.5))}
+    plain = CoerciveSearch(deck, [parse_set_option("E_par=0.3"), parse_set_option("T=10")],
+                           tmp_path / "plain", **grid)
+    (reference,) = plain.run(client, progress=False)
+    assert rows["0.3"]["e_perp_c_VA"] == reference["e_perp_c_VA"]
+    assert rows["0.3"]["probes"] < reference["probes"]
+    report = json.loads((tmp_path / "co" / "coercive.json").read_text())
+    assert report["neighbour_brackets"] == [{"E_par": "0.3", "T": "10", "low": coarse["0.4"],
+                                             "high": coarse["0.2"],
+                                             "guess": float(finer.grid[math.floor((low + high) / 2 + 0.5)])}]
 
 
 def test_coercive_search_on_dask(tmp_path, client):

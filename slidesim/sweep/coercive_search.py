@@ -11,6 +11,18 @@ Strategies: ``bisect`` (bisection on the grid, about log2(n) probes, assumes swi
 monotonic in the field) and ``scan`` (upwards from the grid's start until the first switch, as
 the paper describes it; more probes, one at a time per condition).
 
+With ``neighbours=True`` (bisect only), a condition that has no probe yet starts from what the
+conditions already finished beside it along E_par say: E_perp,c falls as E_par grows (Fig. S5),
+so it lies between the values found at the next larger and the next smaller E_par, near their
+linear interpolation. The search probes the interpolated value and walks up to two grid steps
+from it towards the switching threshold; if that has not settled it, it checks the bracket's
+ends (its top switches, the value below its bottom does not) and bisects what is left. A guess
+or bracket that the probes refute only costs probes: the search then bisects the rest of the
+grid as it would have without them, and its answer meets the same test as plain bisection's
+(the value found switches, the grid value below it does not). The hints come from the results
+on disk when the pass starts, so a pass gives the same probes whatever order its tasks finish
+in.
+
 Then, per temperature (per combination of the parameters other than E_par): the minimum total
 field E_t,c = sqrt(E_par^2 + E_perp,c^2) over the E_par grid and its dip angle
 atan(E_perp,c / E_par), the angle of the field below the plane (Fig. 4(c)).
@@ -23,9 +35,9 @@ import os
 import numpy as np
 
 from slidesim.fields.landau import MinimumTotalField
-from slidesim.sweep.expand import SweepError, SweepParameter, format_number
+from slidesim.sweep.expand import SweepError, SweepParameter, format_number, run_directory
 from slidesim.sweep.runner import Sweep, run_tasks, write_aggregate
-from slidesim.sweep.tasks import FIRST_STAGE_DIR, write_json_atomic
+from slidesim.sweep.tasks import FIRST_STAGE_DIR, finished_summary, write_json_atomic
 
 STRATEGIES = ("bisect", "scan")
 
@@ -52,12 +64,31 @@ class GridSearch:
         self.size, self.strategy = size, strategy
         self.below, self.above = -1, size  # highest known not switching, lowest known switching
         self.probes = {}
+        self.bracket = None
+
+    def narrow(self, low=None, high=None, guess=None):
+        """Start from a guess inside [low, high] (grid indices; None: open on that side or no
+        guess; low == size: a hint that nothing switches). Bisect only. The next probes are
+        the guess and up to two steps from it (down after a switch, up after none), then high
+        and low - 1, then bisection between whatever they leave."""
+        if self.strategy != "bisect":
+            raise SweepError("a bracket from the neighbouring conditions needs --strategy bisect")
+        self.bracket = (low, high, guess)
 
     def next_index(self):
         if self.above - self.below <= 1:
             return None
         if self.strategy == "scan":
             return self.below + 1
+        if self.bracket is not None:
+            low, high, index = self.bracket
+            for _ in range(3 if index is not None else 0):  # the guess, two steps from it
+                if self.below < index < self.above:
+                    return index
+                index = index - 1 if self.probes.get(index) else index + 1
+            for index in (high, None if low is None else low - 1):
+                if index is not None and self.below < index < self.above:
+                    return index
         return (self.below + self.above) // 2
 
     def record(self, index, switched):
@@ -93,8 +124,14 @@ class CoerciveSearch:
     """
 
     def __init__(self, deck_path, parameters, sweep_dir, search_name="E_perp", start=0.0,
-                 stop=3.0, step=0.05, strategy="bisect", require="all", par_name="E_par"):
+                 stop=3.0, step=0.05, strategy="bisect", require="all", par_name="E_par",
+                 neighbours=False):
         self.grid = field_grid(start, stop, step)
+        if neighbours and strategy != "bisect":
+            raise SweepError("brackets from the neighbouring conditions (--neighbours) need "
+                             "--strategy bisect")
+        self.neighbours = neighbours
+        self.brackets = {}
         self.search_name, self.par_name, self.require = search_name, par_name, require
         if require not in ("all", "any"):
             raise SweepError(f"require must be 'all' or 'any' replicas, not '{require}'")
@@ -125,11 +162,71 @@ class CoerciveSearch:
             "condition": k, "grid_index": index,
             "share_first_stage": os.path.join(self.sweep_dir, FIRST_STAGE_DIR)})]
 
+    def load_finished(self):
+        """Record every probe of every condition that a pass before this one finished (any
+        grid value, in any order: a search keeps only the highest value that did not switch
+        and the lowest that did, so the order does not matter)."""
+        for k, condition in enumerate(self.conditions):
+            for index, value in enumerate(self.grid):
+                values = dict(condition, **{self.search_name: value})
+                if not os.path.isdir(run_directory(self.sweep_dir, values)):
+                    continue
+                task = self.sweep.task(values)
+                earlier = finished_summary(task)
+                if earlier is not None:
+                    self.summaries[task.key] = dict(earlier, skipped=True)
+                    self.searches[k].record(index, switched(earlier, self.require))
+
+    def narrow_from_neighbours(self):
+        """Give each condition without a probe the bracket of its finished neighbours along
+        par_name (same other values): E_perp,c at the next smaller E_par bounds it from
+        above, at the next larger E_par from below; with both, the guess is the linear
+        interpolation between them. Returns {condition index: (low, high, guess)}."""
+        size = len(self.grid)
+        groups = {}
+        for k, condition in enumerate(self.conditions):
+            rest = tuple((n, v) for n, v in condition.items() if n != self.par_name)
+            groups.setdefault(rest, []).append(k)
+
+        def finished(k):  # result index, size for "nothing switches", None if not known
+            search = self.searches[k]
+            if search.next_index() is not None:
+                return None
+            return search.result if search.result is not None else size
+
+        for members in groups.values():
+            members.sort(key=lambda k: _float(self.conditions[k].get(self.par_name, "0")))
+            for position, k in enumerate(members):
+                if self.searches[k].probes:
+                    continue
+                smaller = [(finished(j), j) for j in reversed(members[:position])]
+                larger = [(finished(j), j) for j in members[position + 1:]]
+                high, j_high = next((r for r in smaller if r[0] is not None), (None, None))
+                low, j_low = next((r for r in larger if r[0] is not None), (None, None))
+                high = None if high == size else high
+                if low is None and high is None:
+                    continue
+                if low is not None and high is not None and low > high:
+                    continue  # the neighbours contradict the trend: plain bisection
+                guess = None
+                if low is not None and high is not None and low < size:
+                    x, x_high, x_low = (_float(self.conditions[i][self.par_name])
+                                        for i in (k, j_high, j_low))
+                    # half a step rounds up: a guess that switches ends its probe early
+                    guess = int(math.floor(high + (low - high) * (x - x_high) / (x_low - x_high)
+                                           + 0.5))
+                self.searches[k].narrow(low, high, guess)
+                self.brackets[k] = (low, high, guess)
+        return self.brackets
+
     def run(self, client, progress=None):
         """Run every search to its end; returns the table of rows (see ``rows``) and writes
         coercive.csv, coercive_minimum.csv, coercive.json and the tasks' summary.csv."""
         self.sweep.write_manifest()
         failures = {}
+        if self.neighbours:
+            self.load_finished()
+            self.narrow_from_neighbours()
 
         def on_result(task, summary):
             k, index = task.extra["condition"], task.extra["grid_index"]
@@ -204,9 +301,20 @@ class CoerciveSearch:
         minima = self.minima(rows)
         _write_csv(os.path.join(self.sweep_dir, "coercive.csv"), rows)
         _write_csv(os.path.join(self.sweep_dir, "coercive_minimum.csv"), minima)
+        brackets = [dict(self.conditions[k], low=_grid_value(self.grid, low),
+                         high=_grid_value(self.grid, high), guess=_grid_value(self.grid, guess))
+                    for k, (low, high, guess) in sorted(self.brackets.items())]
         write_json_atomic(os.path.join(self.sweep_dir, "coercive.json"), {
             "search": self.search_name, "grid": self.grid, "strategy": self.strategy,
-            "require": self.require, "conditions": rows, "minima": minima})
+            "require": self.require, "neighbours": self.neighbours,
+            "neighbour_brackets": brackets, "conditions": rows, "minima": minima})
+
+
+def _grid_value(grid, index):
+    """The grid value at index as a number; None for an open side."""
+    if index is None:
+        return None
+    return float(grid[index]) if index < len(grid) else "above the grid"
 
 
 def _float(text):
