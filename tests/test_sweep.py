@@ -322,6 +322,18 @@ def test_brackets_come_from_the_finished_neighbours_along_e_par(tmp_path):
     assert at[("0.5", "100")] == (None, grid("1.4"), None)
     assert at[("0.1", "300")] is None                   # "no switch" at E_par = 0 bounds nothing
     assert search.searches[index[("0.1", "10")]].next_index() == grid("1.6")  # the guess first
+    # along T instead (per E_par): E_perp,c falls as T grows
+    by_t = CoerciveSearch(deck, [parse_set_option("E_par=0.2"), parse_set_option("T=10,100,300")],
+                          tmp_path / "co", neighbours=True, along="T")
+    by_t.searches[0].record(grid("1.2"), True)
+    by_t.searches[0].record(grid("1.15"), False)
+    by_t.searches[2].record(grid("0.4"), True)
+    by_t.searches[2].record(grid("0.35"), False)
+    guess = math.floor(grid("1.2") + (grid("0.4") - grid("1.2")) * 90 / 290 + 0.5)
+    assert by_t.narrow_from_neighbours() == {1: (grid("0.4"), grid("1.2"), guess)}
+    with pytest.raises(SweepError, match="--along seed"):
+        CoerciveSearch(deck, [parse_set_option("E_par=0")], tmp_path / "co3", neighbours=True,
+                       along="seed")
     with pytest.raises(SweepError, match="bisect"):
         CoerciveSearch(deck, [parse_set_option("E_par=0")], tmp_path / "co2", strategy="scan",
                        neighbours=True)

@@ -50,9 +50,12 @@ from slidesim.commands import fail
                    "the conditions finished beside it along --par, inside their bracket "
                    "(E_perp,c falls as E_par grows): 2-3 probes instead of about 7 when "
                    "refining an earlier pass's E_par grid.")
+@click.option("--along", default=None, metavar="AXIS",
+              help="The axis --neighbours interpolates along (default: --par); E_perp,c must "
+                   "fall as it grows, as it does with E_par and with T.")
 @click.option("--plot/--no-plot", default=True, help="Coercive mode: save the plots.")
 def sweep(deck, settings, seeds, workers, scheduler, sweep_dir, retries, dry_run, progress,
-          search_name, start, stop, step, strategy, require, par_name, neighbours, plot):
+          search_name, start, stop, step, strategy, require, par_name, neighbours, along, plot):
     """Run DECK for every combination of the --set values, as tasks on Dask."""
     from slidesim.sweep.expand import DeckTemplate, SweepError, parse_set_option, seed_parameter
 
@@ -68,7 +71,7 @@ def sweep(deck, settings, seeds, workers, scheduler, sweep_dir, retries, dry_run
             parameters.append(seed_parameter(DeckTemplate(deck), seeds))
         if search_name:
             runner = _coercive(deck, parameters, sweep_dir, search_name, start, stop, step,
-                               strategy, require, par_name, neighbours)
+                               strategy, require, par_name, neighbours, along)
         else:
             from slidesim.sweep.runner import Sweep
 
@@ -101,19 +104,19 @@ def sweep(deck, settings, seeds, workers, scheduler, sweep_dir, retries, dry_run
 
 
 def _coercive(deck, parameters, sweep_dir, search_name, start, stop, step, strategy, require,
-              par_name, neighbours):
+              par_name, neighbours, along):
     from slidesim.sweep.coercive_search import CoerciveSearch
 
     return CoerciveSearch(deck, parameters, sweep_dir, search_name=search_name, start=start,
                           stop=stop, step=step, strategy=strategy, require=require,
-                          par_name=par_name, neighbours=neighbours)
+                          par_name=par_name, neighbours=neighbours, along=along)
 
 
 def _describe(runner, search_name):
     if search_name:
         return (f"{len(runner.conditions)} condition(s), {search_name} searched on "
                 f"{len(runner.grid)} values ({runner.strategy}"
-                f"{', from the neighbours' if runner.neighbours else ''})")
+                f"{', from the neighbours along ' + runner.along if runner.neighbours else ''})")
     return f"{len(runner.tasks)} task(s)"
 
 
@@ -157,7 +160,7 @@ def _report_coercive(runner, rows, plot, par_name):
                    f"{row['dip_angle_deg']:>6.1f} {row['probes']:>6}  {row['status']}")
     if runner.brackets:
         click.echo(f"{len(runner.brackets)} condition(s) started from their neighbours along "
-                   f"{par_name} (coercive.json: neighbour_brackets)", err=True)
+                   f"{runner.along} (coercive.json: neighbour_brackets)", err=True)
     minima = runner.minima(rows)
     for minimum in minima:
         group = " ".join(f"{k}={v}" for k, v in minimum.items() if k in names)

@@ -12,9 +12,9 @@ monotonic in the field) and ``scan`` (upwards from the grid's start until the fi
 the paper describes it; more probes, one at a time per condition).
 
 With ``neighbours=True`` (bisect only), a condition that has no probe yet starts from what the
-conditions already finished beside it along E_par say: E_perp,c falls as E_par grows (Fig. S5),
-so it lies between the values found at the next larger and the next smaller E_par, near their
-linear interpolation. The search probes the interpolated value and walks up to two grid steps
+conditions already finished beside it along E_par (or ``along``, e.g. T) say: E_perp,c falls as
+E_par grows (Fig. S5) and as T grows (Fig. 4(a)), so it lies between the values found at the
+next larger and the next smaller E_par, near their linear interpolation. The search probes the interpolated value and walks up to two grid steps
 from it towards the switching threshold; if that has not settled it, it checks the bracket's
 ends (its top switches, the value below its bottom does not) and bisects what is left. A guess
 or bracket that the probes refute only costs probes: the search then bisects the rest of the
@@ -125,12 +125,15 @@ class CoerciveSearch:
 
     def __init__(self, deck_path, parameters, sweep_dir, search_name="E_perp", start=0.0,
                  stop=3.0, step=0.05, strategy="bisect", require="all", par_name="E_par",
-                 neighbours=False):
+                 neighbours=False, along=None):
         self.grid = field_grid(start, stop, step)
         if neighbours and strategy != "bisect":
             raise SweepError("brackets from the neighbouring conditions (--neighbours) need "
                              "--strategy bisect")
-        self.neighbours = neighbours
+        self.neighbours, self.along = neighbours, along or par_name
+        if neighbours and self.along not in [p.name for p in parameters]:
+            raise SweepError(f"--along {self.along}: not a --set axis of this search; give one "
+                             f"along which E_perp,c falls (E_par, T)")
         self.brackets = {}
         self.search_name, self.par_name, self.require = search_name, par_name, require
         if require not in ("all", "any"):
@@ -179,13 +182,13 @@ class CoerciveSearch:
 
     def narrow_from_neighbours(self):
         """Give each condition without a probe the bracket of its finished neighbours along
-        par_name (same other values): E_perp,c at the next smaller E_par bounds it from
-        above, at the next larger E_par from below; with both, the guess is the linear
+        ``along`` (E_par by default; same other values): E_perp,c at the next smaller value
+        bounds it from above, at the next larger from below; with both, the guess is the linear
         interpolation between them. Returns {condition index: (low, high, guess)}."""
         size = len(self.grid)
         groups = {}
         for k, condition in enumerate(self.conditions):
-            rest = tuple((n, v) for n, v in condition.items() if n != self.par_name)
+            rest = tuple((n, v) for n, v in condition.items() if n != self.along)
             groups.setdefault(rest, []).append(k)
 
         def finished(k):  # result index, size for "nothing switches", None if not known
@@ -195,7 +198,7 @@ class CoerciveSearch:
             return search.result if search.result is not None else size
 
         for members in groups.values():
-            members.sort(key=lambda k: _float(self.conditions[k].get(self.par_name, "0")))
+            members.sort(key=lambda k: _float(self.conditions[k][self.along]))
             for position, k in enumerate(members):
                 if self.searches[k].probes:
                     continue
@@ -210,7 +213,7 @@ class CoerciveSearch:
                     continue  # the neighbours contradict the trend: plain bisection
                 guess = None
                 if low is not None and high is not None and low < size:
-                    x, x_high, x_low = (_float(self.conditions[i][self.par_name])
+                    x, x_high, x_low = (_float(self.conditions[i][self.along])
                                         for i in (k, j_high, j_low))
                     # half a step rounds up: a guess that switches ends its probe early
                     guess = int(math.floor(high + (low - high) * (x - x_high) / (x_low - x_high)
@@ -306,7 +309,7 @@ class CoerciveSearch:
                     for k, (low, high, guess) in sorted(self.brackets.items())]
         write_json_atomic(os.path.join(self.sweep_dir, "coercive.json"), {
             "search": self.search_name, "grid": self.grid, "strategy": self.strategy,
-            "require": self.require, "neighbours": self.neighbours,
+            "require": self.require, "neighbours": self.neighbours and self.along,
             "neighbour_brackets": brackets, "conditions": rows, "minima": minima})
 
 
