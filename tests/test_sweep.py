@@ -331,7 +331,7 @@ def test_brackets_come_from_the_finished_neighbours_along_e_par(tmp_path):
     by_t.searches[2].record(grid("0.35"), False)
     guess = math.floor(grid("1.2") + (grid("0.4") - grid("1.2")) * 90 / 290 + 0.5)
     assert by_t.narrow_from_neighbours() == {1: (grid("0.4"), grid("1.2"), guess)}
-    with pytest.raises(SweepError, match="--along seed"):
+    with pytest.raises(SweepError, match="seed \\(--along\\) is not a --set axis"):
         CoerciveSearch(deck, [parse_set_option("E_par=0")], tmp_path / "co3", neighbours=True,
                        along="seed")
     with pytest.raises(SweepError, match="bisect"):
@@ -368,10 +368,71 @@ def test_refining_e_par_with_neighbours_on_dask(tmp_path, client):
     (reference,) = plain.run(client, progress=False)
     assert rows["0.3"]["e_perp_c_VA"] == reference["e_perp_c_VA"]
     assert rows["0.3"]["probes"] < reference["probes"]
+    guess = math.floor((low + high) / 2 + 0.5)
     report = json.loads((tmp_path / "co" / "coercive.json").read_text())
+    assert report["neighbours"] and report["along"] == "E_par"
     assert report["neighbour_brackets"] == [{"E_par": "0.3", "T": "10", "low": coarse["0.4"],
                                              "high": coarse["0.2"],
-                                             "guess": float(finer.grid[math.floor((low + high) / 2 + 0.5)])}]
+                                             "guess": float(finer.grid[guess]),
+                                             "nothing_switches": False}]
+    # the same pass again, with or without --neighbours: the kept bracket replays the same
+    # probes, so everything is found on disk and nothing reruns
+    for neighbours in (True, False):
+        again = CoerciveSearch(deck, [parse_set_option("E_par=0.2,0.3,0.4"),
+                                      parse_set_option("T=10")],
+                               tmp_path / "co", neighbours=neighbours, **grid)
+        assert again.run(client, progress=False) == list(rows.values())
+        assert all(s.get("skipped") for s in again.summaries.values())
+        assert again.brackets == finer.brackets
+
+
+def _fake_disk(search, outcomes):
+    """Make search read probe results {grid index: switched} as if a pass had left them."""
+    from types import SimpleNamespace
+
+    def finished(k, index):
+        if index not in outcomes:
+            return None, None
+        events = [{"replica": 0, "end": "AB"}] if outcomes[index] else []
+        return (SimpleNamespace(key=f"{k}:{index}"),
+                {"status": "done", "replicas": 1, "events": events, "switch_to": ["AB"]})
+
+    search._finished = finished
+
+
+def test_probes_on_disk_that_disagree_are_replayed_not_trusted(tmp_path):
+    """Probes left on disk are taken together while they agree (all that switched above all
+    that did not); where they disagree, the condition replays its own bisection path, so its
+    answer is never a switching value whose lower neighbour was not probed."""
+    deck = write_deck(tmp_path, COERCIVE_DECK)
+    search = CoerciveSearch(deck, [parse_set_option("E_par=0")], tmp_path / "co",
+                            neighbours=True)
+    _fake_disk(search, {5: False, 9: True, 30: True})
+    search.load_finished()
+    assert (search.searches[0].below, search.searches[0].above) == (5, 9)
+    assert sorted(search.summaries) == ["0:30", "0:5", "0:9"]
+    search = CoerciveSearch(deck, [parse_set_option("E_par=0")], tmp_path / "co",
+                            neighbours=True)
+    midpoint = (len(search.grid) - 1) // 2
+    _fake_disk(search, {10: True, 12: False, midpoint: True})      # 12 did not switch, 10 did
+    search.load_finished()
+    assert search.searches[0].probes == {midpoint: True}          # only its own path's first
+    assert sorted(search.summaries) == [f"0:{midpoint}"]
+
+
+def test_neighbours_options_are_checked(tmp_path):
+    deck = write_deck(tmp_path, COERCIVE_DECK)
+    with pytest.raises(SweepError, match="distinct numbers"):
+        CoerciveSearch(deck, [parse_set_option("E_par=0,0.2"),
+                              parse_set_option("system.stacking=AB,BA")], tmp_path / "co",
+                       neighbours=True, along="system.stacking")
+    with pytest.raises(SweepError, match="--par"):
+        CoerciveSearch(deck, [parse_set_option("T=10")], tmp_path / "co", neighbours=True)
+    for args, message in ((["--neighbours"], "belong to a coercive search"),
+                          (["--coercive", "E_perp", "--along", "T"], "give --neighbours too")):
+        result = CliRunner().invoke(sweep_command, [deck, "--set", "T=10", "--dry-run"] + args)
+        assert result.exit_code != 0 and message in result.output, result.output
+        assert "Traceback" not in result.output
 
 
 def test_coercive_search_on_dask(tmp_path, client):

@@ -46,10 +46,10 @@ from slidesim.commands import fail
 @click.option("--par", "par_name", default="E_par", show_default=True,
               help="The parameter holding the in-plane field [V/A] (minimum total field).")
 @click.option("--neighbours", is_flag=True,
-              help="Coercive mode, bisect: start each new condition at the interpolation of "
-                   "the conditions finished beside it along --par, inside their bracket "
-                   "(E_perp,c falls as E_par grows): 2-3 probes instead of about 7 when "
-                   "refining an earlier pass's E_par grid.")
+              help="Coercive mode, bisect: start each new condition inside the bracket of the "
+                   "conditions finished beside it along --along (default --par), at their "
+                   "interpolation (E_perp,c falls as E_par or T grows): 2-3 probes instead of "
+                   "about 7 when refining an earlier pass's grid.")
 @click.option("--along", default=None, metavar="AXIS",
               help="The axis --neighbours interpolates along (default: --par); E_perp,c must "
                    "fall as it grows, as it does with E_par and with T.")
@@ -64,6 +64,12 @@ def sweep(deck, settings, seeds, workers, scheduler, sweep_dir, retries, dry_run
     if sweep_dir is None:
         sweep_dir = os.path.splitext(deck)[0] + ("_coercive" if search_name else "_sweep")
     try:
+        if (neighbours or along) and not search_name:
+            raise SweepError("--neighbours and --along belong to a coercive search "
+                             "(--coercive VAR)")
+        if along and not neighbours:
+            raise SweepError("--along names the axis --neighbours interpolates along; give "
+                             "--neighbours too")
         parameters = [parse_set_option(text) for text in settings]
         if seeds is not None:
             if any(p.name == "seed" for p in parameters):

@@ -13,15 +13,16 @@ the paper describes it; more probes, one at a time per condition).
 
 With ``neighbours=True`` (bisect only), a condition that has no probe yet starts from what the
 conditions already finished beside it along E_par (or ``along``, e.g. T) say: E_perp,c falls as
-E_par grows (Fig. S5) and as T grows (Fig. 4(a)), so it lies between the values found at the
-next larger and the next smaller E_par, near their linear interpolation. The search probes the interpolated value and walks up to two grid steps
-from it towards the switching threshold; if that has not settled it, it checks the bracket's
-ends (its top switches, the value below its bottom does not) and bisects what is left. A guess
-or bracket that the probes refute only costs probes: the search then bisects the rest of the
-grid as it would have without them, and its answer meets the same test as plain bisection's
-(the value found switches, the grid value below it does not). The hints come from the results
-on disk when the pass starts, so a pass gives the same probes whatever order its tasks finish
-in.
+E_par grows (Fig. S5) and as T grows (Fig. 4(a)), so it lies below the value found at the next
+smaller E_par and above the one at the next larger. With both, the search probes their linear
+interpolation and walks up to two grid steps from it towards the switching threshold; if that
+has not settled it, or with one side only, it checks the bracket's ends (its top switches, the
+value below its bottom does not) and bisects what is left. A guess that the probes refute only
+costs probes: the answer meets the same test as plain bisection's (the value found switches and
+the grid value below it was probed and did not), though under thermal noise it need not be the
+same grid value. The brackets come from the results on disk when the pass starts and are kept
+in ``coercive_brackets.json``, so a pass probes the same values whatever order its tasks finish
+in, and a resumed pass continues where it stopped.
 
 Then, per temperature (per combination of the parameters other than E_par): the minimum total
 field E_t,c = sqrt(E_par^2 + E_perp,c^2) over the E_par grid and its dip angle
@@ -40,6 +41,7 @@ from slidesim.sweep.runner import Sweep, run_tasks, write_aggregate
 from slidesim.sweep.tasks import FIRST_STAGE_DIR, finished_summary, write_json_atomic
 
 STRATEGIES = ("bisect", "scan")
+BRACKETS_FILE = "coercive_brackets.json"
 
 
 def field_grid(start, stop, step):
@@ -131,9 +133,17 @@ class CoerciveSearch:
             raise SweepError("brackets from the neighbouring conditions (--neighbours) need "
                              "--strategy bisect")
         self.neighbours, self.along = neighbours, along or par_name
-        if neighbours and self.along not in [p.name for p in parameters]:
-            raise SweepError(f"--along {self.along}: not a --set axis of this search; give one "
-                             f"along which E_perp,c falls (E_par, T)")
+        if neighbours:
+            axis = next((p for p in parameters if p.name == self.along), None)
+            option = "--along" if along else "--par (the default of --along)"
+            if axis is None:
+                raise SweepError(f"--neighbours: {self.along} ({option}) is not a --set axis of "
+                                 "this search; give one along which E_perp,c falls (E_par, T)")
+            numbers = [_float(v) for v in axis.values]
+            if not all(math.isfinite(x) for x in numbers) or len(set(numbers)) < len(numbers):
+                raise SweepError(f"--neighbours interpolates along {self.along} ({option}), so "
+                                 "its values must be distinct numbers, not "
+                                 f"{', '.join(axis.values)}")
         self.brackets = {}
         self.search_name, self.par_name, self.require = search_name, par_name, require
         if require not in ("all", "any"):
@@ -165,20 +175,78 @@ class CoerciveSearch:
             "condition": k, "grid_index": index,
             "share_first_stage": os.path.join(self.sweep_dir, FIRST_STAGE_DIR)})]
 
+    def _finished(self, k, index):
+        """The done summary of condition k's probe at grid index, if a pass finished it."""
+        values = dict(self.conditions[k], **{self.search_name: self.grid[index]})
+        if not os.path.isdir(run_directory(self.sweep_dir, values)):
+            return None, None
+        task = self.sweep.task(values)
+        return task, finished_summary(task)
+
     def load_finished(self):
-        """Record every probe of every condition that a pass before this one finished (any
-        grid value, in any order: a search keeps only the highest value that did not switch
-        and the lowest that did, so the order does not matter)."""
-        for k, condition in enumerate(self.conditions):
-            for index, value in enumerate(self.grid):
-                values = dict(condition, **{self.search_name: value})
-                if not os.path.isdir(run_directory(self.sweep_dir, values)):
-                    continue
-                task = self.sweep.task(values)
-                earlier = finished_summary(task)
+        """Record every probe of every condition that a pass before this one finished, on this
+        grid. A search keeps only the highest value that did not switch and the lowest that
+        did, so the order does not matter while the probes agree. Where they do not (noise, or
+        probes of another pass that judged differently), the condition instead replays its own
+        path, as a plain pass does, so that its answer is tested like any other."""
+        for k in range(len(self.conditions)):
+            loaded = {}
+            for index in range(len(self.grid)):
+                task, earlier = self._finished(k, index)
                 if earlier is not None:
-                    self.summaries[task.key] = dict(earlier, skipped=True)
-                    self.searches[k].record(index, switched(earlier, self.require))
+                    loaded[index] = (task, earlier)
+            search = self.searches[k]
+            for index, (task, earlier) in loaded.items():
+                search.record(index, switched(earlier, self.require))
+            if search.below >= search.above:  # the probes disagree: replay the path
+                fresh = GridSearch(len(self.grid), self.strategy)
+                fresh.bracket = search.bracket
+                search = self.searches[k] = fresh
+                while (index := search.next_index()) in loaded:
+                    search.record(index, switched(loaded[index][1], self.require))
+            for index in search.probes:
+                task, earlier = loaded[index]
+                self.summaries[task.key] = dict(earlier, skipped=True)
+
+    def _condition_key(self, k):
+        return " ".join(f"{n}={v}" for n, v in self.conditions[k].items())
+
+    def load_brackets(self):
+        """Re-apply the brackets an earlier --neighbours pass gave (coercive_brackets.json),
+        so a resumed or repeated pass follows the same probes. Bisect only; a file made on
+        another grid is left aside."""
+        path = os.path.join(self.sweep_dir, BRACKETS_FILE)
+        if self.strategy != "bisect" or not os.path.exists(path):
+            return
+        import json
+
+        with open(path) as handle:
+            saved = json.load(handle)
+        if saved.get("grid") != self.grid:
+            return
+        by_key = {entry["condition"]: entry for entry in saved.get("brackets", [])}
+        for k in range(len(self.conditions)):
+            entry = by_key.get(self._condition_key(k))
+            if entry is not None:
+                bracket = (entry["low"], entry["high"], entry["guess"])
+                self.searches[k].narrow(*bracket)
+                self.brackets[k] = bracket
+
+    def save_brackets(self):
+        """Add this pass's brackets to coercive_brackets.json (grid indices)."""
+        import json
+
+        path = os.path.join(self.sweep_dir, BRACKETS_FILE)
+        entries = {}
+        if os.path.exists(path):
+            with open(path) as handle:
+                saved = json.load(handle)
+            if saved.get("grid") == self.grid:
+                entries = {e["condition"]: e for e in saved.get("brackets", [])}
+        for k, (low, high, guess) in self.brackets.items():
+            entries[self._condition_key(k)] = {"condition": self._condition_key(k), "low": low,
+                                               "high": high, "guess": guess}
+        write_json_atomic(path, {"grid": self.grid, "brackets": list(entries.values())})
 
     def narrow_from_neighbours(self):
         """Give each condition without a probe the bracket of its finished neighbours along
@@ -200,7 +268,7 @@ class CoerciveSearch:
         for members in groups.values():
             members.sort(key=lambda k: _float(self.conditions[k][self.along]))
             for position, k in enumerate(members):
-                if self.searches[k].probes:
+                if self.searches[k].probes or k in self.brackets:
                     continue
                 smaller = [(finished(j), j) for j in reversed(members[:position])]
                 larger = [(finished(j), j) for j in members[position + 1:]]
@@ -227,9 +295,11 @@ class CoerciveSearch:
         coercive.csv, coercive_minimum.csv, coercive.json and the tasks' summary.csv."""
         self.sweep.write_manifest()
         failures = {}
+        self.load_brackets()
         if self.neighbours:
             self.load_finished()
             self.narrow_from_neighbours()
+            self.save_brackets()
 
         def on_result(task, summary):
             k, index = task.extra["condition"], task.extra["grid_index"]
@@ -304,20 +374,23 @@ class CoerciveSearch:
         minima = self.minima(rows)
         _write_csv(os.path.join(self.sweep_dir, "coercive.csv"), rows)
         _write_csv(os.path.join(self.sweep_dir, "coercive_minimum.csv"), minima)
+        size = len(self.grid)
         brackets = [dict(self.conditions[k], low=_grid_value(self.grid, low),
-                         high=_grid_value(self.grid, high), guess=_grid_value(self.grid, guess))
+                         high=_grid_value(self.grid, high), guess=_grid_value(self.grid, guess),
+                         nothing_switches=low == size)
                     for k, (low, high, guess) in sorted(self.brackets.items())]
         write_json_atomic(os.path.join(self.sweep_dir, "coercive.json"), {
             "search": self.search_name, "grid": self.grid, "strategy": self.strategy,
-            "require": self.require, "neighbours": self.neighbours and self.along,
+            "require": self.require, "neighbours": self.neighbours,
+            "along": self.along if self.neighbours else None,
             "neighbour_brackets": brackets, "conditions": rows, "minima": minima})
 
 
 def _grid_value(grid, index):
-    """The grid value at index as a number; None for an open side."""
-    if index is None:
+    """The grid value at index as a number; None for an open side or beyond the grid."""
+    if index is None or index >= len(grid):
         return None
-    return float(grid[index]) if index < len(grid) else "above the grid"
+    return float(grid[index])
 
 
 def _float(text):
