@@ -32,6 +32,8 @@ import numpy as np
 
 MODELS = ("bn-dft", "bn-ilp")
 COLORS = {"bn-dft": "tab:blue", "bn-ilp": "tab:orange"}
+SEED_SHADES = {"bn-dft": ("tab:blue", "navy", "tab:cyan"),
+               "bn-ilp": ("tab:orange", "tab:red", "goldenrod")}
 PAPER_TC_K = 1500.0
 IM_PSI = math.sqrt(3.0) / 2.0
 
@@ -65,8 +67,10 @@ def curie(results, ax):
     of every model. Returns how many ladders were drawn."""
     drawn = 0
     for model in MODELS:
-        for path in sorted(glob.glob(os.path.join(results, "curie_ladder",
-                                                  f"{_folder(model)}_seed*", "traj.stages.csv"))):
+        paths = sorted(glob.glob(os.path.join(results, "curie_ladder", f"{_folder(model)}_seed*",
+                                              "traj.stages.csv")))
+        for number, path in enumerate(paths):
+            color = SEED_SHADES[model][number % len(SEED_SHADES[model])]
             seed = re.search(r"seed(\d+)", path).group(1)
             with open(path, newline="") as handle:
                 rows = list(csv.DictReader(handle))
@@ -74,7 +78,7 @@ def curie(results, ax):
             for branch, style in (("heating", "-"), ("cooling", "--")):
                 part = [r for r in rows if r["branch"] == branch]
                 ax.plot([float(r["temperature_target_K"]) for r in part],
-                        [float(r[key]) for r in part], style, color=COLORS[model], lw=1,
+                        [float(r[key]) for r in part], style, color=color, lw=1,
                         marker="o" if branch == "heating" else "s", ms=2.5,
                         label=f"{model}, seed {seed}, {branch}")
             drawn += 1
