@@ -30,6 +30,7 @@ atan(E_perp,c / E_par), the angle of the field below the plane (Fig. 4(c)).
 """
 
 import csv
+import json
 import math
 import os
 
@@ -211,20 +212,25 @@ class CoerciveSearch:
     def _condition_key(self, k):
         return " ".join(f"{n}={v}" for n, v in self.conditions[k].items())
 
+    def _saved_brackets(self):
+        """{condition key: entry} of coercive_brackets.json; empty without the file or when it
+        was made on another grid."""
+        path = os.path.join(self.sweep_dir, BRACKETS_FILE)
+        if not os.path.exists(path):
+            return {}
+        with open(path) as handle:
+            saved = json.load(handle)
+        if saved.get("grid") != self.grid:
+            return {}
+        return {entry["condition"]: entry for entry in saved.get("brackets", [])}
+
     def load_brackets(self):
         """Re-apply the brackets an earlier --neighbours pass gave (coercive_brackets.json),
         so a resumed or repeated pass follows the same probes. Bisect only; a file made on
         another grid is left aside."""
-        path = os.path.join(self.sweep_dir, BRACKETS_FILE)
-        if self.strategy != "bisect" or not os.path.exists(path):
+        if self.strategy != "bisect":
             return
-        import json
-
-        with open(path) as handle:
-            saved = json.load(handle)
-        if saved.get("grid") != self.grid:
-            return
-        by_key = {entry["condition"]: entry for entry in saved.get("brackets", [])}
+        by_key = self._saved_brackets()
         for k in range(len(self.conditions)):
             entry = by_key.get(self._condition_key(k))
             if entry is not None:
@@ -234,19 +240,12 @@ class CoerciveSearch:
 
     def save_brackets(self):
         """Add this pass's brackets to coercive_brackets.json (grid indices)."""
-        import json
-
-        path = os.path.join(self.sweep_dir, BRACKETS_FILE)
-        entries = {}
-        if os.path.exists(path):
-            with open(path) as handle:
-                saved = json.load(handle)
-            if saved.get("grid") == self.grid:
-                entries = {e["condition"]: e for e in saved.get("brackets", [])}
+        entries = self._saved_brackets()
         for k, (low, high, guess) in self.brackets.items():
             entries[self._condition_key(k)] = {"condition": self._condition_key(k), "low": low,
                                                "high": high, "guess": guess}
-        write_json_atomic(path, {"grid": self.grid, "brackets": list(entries.values())})
+        write_json_atomic(os.path.join(self.sweep_dir, BRACKETS_FILE),
+                          {"grid": self.grid, "brackets": list(entries.values())})
 
     def narrow_from_neighbours(self):
         """Give each condition without a probe the bracket of its finished neighbours along
