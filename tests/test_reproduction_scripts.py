@@ -164,6 +164,9 @@ def test_fig_s5_search_and_summary(tmp_path):
     (s5_row,) = [line for line in text.splitlines() if line.startswith("| bn-ilp | 300 |")]
     (minimum,) = report["minima"]
     assert f"| {minimum['found']} of 2 |" in s5_row and f"{minimum['E_t_c_VA']:.3f}" in s5_row
+    assert s5_row.endswith(f"| {figures._band(minimum)} |")
+    assert figures._band(minimum).endswith(f"({minimum['near_minimum']} condition"
+                                           + ("s)" if minimum["near_minimum"] > 1 else ")"))
 
 
 def test_fig_s5_summary_minimum_per_temperature_and_seed(tmp_path):
@@ -172,7 +175,8 @@ def test_fig_s5_summary_minimum_per_temperature_and_seed(tmp_path):
     e_perp_c = {("0", "100", "1"): 1.5, ("0.3", "100", "1"): 0.5, ("0.6", "100", "1"): 0.45,
                 ("0", "100", "2"): 1.4, ("0.3", "100", "2"): 0.7, ("0.6", "100", "2"): 0.2,
                 ("0", "0.1", "1"): math.nan, ("0.3", "0.1", "1"): 2.0,
-                ("0.6", "0.1", "1"): 1.0}
+                ("0.6", "0.1", "1"): 1.0,
+                ("0.2", "100", "3"): 0.8, ("0.4", "100", "3"): 0.5, ("0.6", "100", "3"): 0.3}
     sweep = tmp_path / "search"
     sweep.mkdir()
     with open(sweep / "coercive.csv", "w", newline="") as handle:
@@ -185,7 +189,7 @@ def test_fig_s5_summary_minimum_per_temperature_and_seed(tmp_path):
                              ""])
     load_script("fig_s5_summary").main([str(sweep), "--model", "bn-dft", "--no-landau"])
     rows = {(r["T_K"], r["seed"]): r for r in read_csv(sweep / "fig_s5.csv")}
-    assert sorted(rows) == [("0.1", "1"), ("100.0", "1"), ("100.0", "2")]
+    assert sorted(rows) == [("0.1", "1"), ("100.0", "1"), ("100.0", "2"), ("100.0", "3")]
     first, second, cold = rows[("100.0", "1")], rows[("100.0", "2")], rows[("0.1", "1")]
     assert float(first["E_par_VA"]) == 0.3 and first["at_grid_edge"] == "False"
     assert float(first["reduction_pct"]) == pytest.approx(100 * (1 - math.hypot(0.3, 0.5) / 1.5))
@@ -197,6 +201,19 @@ def test_fig_s5_summary_minimum_per_temperature_and_seed(tmp_path):
     assert float(cold["E_t_c_VA"]) == pytest.approx(math.hypot(0.6, 1.0))
     assert read_csv(sweep / "fig_s5_landau.csv") == []
     assert (sweep / "fig_s5_bn-dft.png").exists()
+    # the near-minimal band: 0.6, 0.3 V/A (total 0.671) is within a 0.05 V/A grid step of the
+    # minimum at 0.4, 0.5 V/A (0.640); 0.2, 0.8 V/A (0.825) is not
+    flat = rows[("100.0", "3")]
+    assert float(flat["E_par_VA"]) == 0.4 and flat["near_minimum"] == "2"
+    assert float(flat["near_dip_low_deg"]) == pytest.approx(math.degrees(math.atan2(0.3, 0.6)))
+    assert float(flat["near_dip_high_deg"]) == pytest.approx(math.degrees(math.atan2(0.5, 0.4)))
+    assert first["near_minimum"] == "1"
+    assert float(first["near_dip_low_deg"]) == float(first["dip_angle_deg"])
+    script = load_script("fig_s5_summary")
+    narrow = script.minima(script.conditions(read_csv(sweep / "coercive.csv"), "bn-dft"),
+                           band=0.01)
+    (flat,) = [m for m in narrow if m["seed"] == "3"]
+    assert flat["near_minimum"] == 1 and flat["near_dip_high_deg"] == flat["dip_angle_deg"]
 
 
 def test_fig_s4_summary_directions_and_trend():

@@ -12,6 +12,10 @@ interrupted one) and writes
   E_par grid with its components, its reduction against the vertical field [%] and its dip
   angle above the plane, atan(E_perp,c / E_par) [deg], the sliding direction of that switch,
   and how many conditions were found, had no switch up to the grid's end, or are unfinished;
+  and the near-minimal band: the dip angles of every condition whose total field lies within
+  ``--band`` (default one 0.05 V/A grid step) of the minimum. E_perp,c is known only to a grid
+  step, so these conditions are not told apart, and where the curve is flat near its minimum
+  the band says how well the dip angle is determined;
 - ``fig_s5_landau.csv``: the same minimum from the Landau model of the paper's Eq. 3 fitted to
   the model's own rigid landscape (`slidesim coercive --model MODEL`), both criteria;
 - ``fig_s5.json``: both tables, every condition's E_perp,c, the Landau curves, the paper's values;
@@ -81,8 +85,9 @@ def conditions(rows, model):
     return out
 
 
-def minima(conds):
-    """Per (model, T, seed): the minimum total field over the E_par grid (see the module doc)."""
+def minima(conds, band=PAPER["field_grid_step_V_per_A"]):
+    """Per (model, T, seed): the minimum total field over the E_par grid and the dip angles of
+    the conditions within ``band`` [V/A] of it (see the module doc)."""
     groups = defaultdict(list)
     for c in conds:
         groups[(c["model"], c["T_K"], c["seed"])].append(c)
@@ -96,7 +101,8 @@ def minima(conds):
                "unfinished": sum(c["status"] in ("unfinished", "failed") for c in members),
                "vertical_E_perp_c_VA": vertical, "E_par_VA": math.nan, "E_perp_c_VA": math.nan,
                "E_t_c_VA": math.nan, "reduction_pct": math.nan, "dip_angle_deg": math.nan,
-               "theta_deg": math.nan, "at_grid_edge": False}
+               "theta_deg": math.nan, "at_grid_edge": False, "near_minimum": 0,
+               "near_dip_low_deg": math.nan, "near_dip_high_deg": math.nan}
         if found:
             best = min(found, key=lambda c: (math.hypot(c["E_par_VA"], c["E_perp_c_VA"]),
                                              c["E_par_VA"]))
@@ -109,6 +115,11 @@ def minima(conds):
                        theta_deg=best["theta_deg"],
                        # the minimum may lie beyond the largest E_par swept
                        at_grid_edge=best["E_par_VA"] == max(c["E_par_VA"] for c in members))
+            # 1e-9: a total field one grid step above the minimum is in the band
+            near = [math.degrees(math.atan2(c["E_perp_c_VA"], c["E_par_VA"])) for c in found
+                    if math.hypot(c["E_par_VA"], c["E_perp_c_VA"]) <= total + band + 1e-9]
+            row.update(near_minimum=len(near), near_dip_low_deg=min(near),
+                       near_dip_high_deg=max(near))
         out.append(row)
     return out
 
@@ -189,12 +200,18 @@ def plot(model, conds, mins, landau_rows, curves, path):
     twin = right.twinx()
     twin.errorbar(xs, [d[0] for d in dips], yerr=[[d[1] for d in dips], [d[2] for d in dips]],
                   fmt="s-", color="tab:red", capsize=3, label="dip angle (MD)")
+    low = [min((m["near_dip_low_deg"] for m in per_t if m["T_K"] == t), default=math.nan)
+           for t in xs]
+    high = [max((m["near_dip_high_deg"] for m in per_t if m["T_K"] == t), default=math.nan)
+            for t in xs]
+    twin.fill_between(xs, low, high, color="tab:red", alpha=0.15, lw=0,
+                      label="dip angles within a grid step of the minimum")
     twin.axhline(PAPER["dip_angle_deg"], color="tab:red", ls=":", label="paper: ~24 deg")
     twin.set_ylabel("dip angle [deg]", color="tab:red")
     twin.set_ylim(0, 90)
     handles, labels = right.get_legend_handles_labels()
     twin_handles, twin_labels = twin.get_legend_handles_labels()
-    twin.legend(handles + twin_handles, labels + twin_labels, fontsize=7, loc="upper right")
+    twin.legend(handles + twin_handles, labels + twin_labels, fontsize=7, loc="best")
     right.set_title("(c) minimum total field and its dip angle", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=150)
@@ -214,13 +231,16 @@ def main(argv=None):
     parser.add_argument("--out", default=None)
     parser.add_argument("--model", default=None,
                         help="the model, where neither the search's axes nor its deck name one")
+    parser.add_argument("--band", type=float, default=PAPER["field_grid_step_V_per_A"],
+                        help="near-minimal band [V/A]: the dip angles of the conditions whose "
+                             "total field is within this of the minimum (default: one grid step)")
     parser.add_argument("--no-landau", action="store_true",
                         help="skip the Landau fit (e.g. for a model without registry dipole)")
     args = parser.parse_args(argv)
     out = args.out or args.sweep
     os.makedirs(out, exist_ok=True)
     conds = conditions(read_conditions(args.sweep), args.model or deck_model(args.sweep))
-    mins = minima(conds)
+    mins = minima(conds, args.band)
     models = sorted({c["model"] for c in conds})
     e_par_max = max(c["E_par_VA"] for c in conds)
     landau_rows, curves, landau_errors = [], {}, {}
@@ -254,12 +274,13 @@ def main(argv=None):
         plot(model, conds, mins, [r for r in landau_rows if r["model"] == model],
              curves.get(model, {}), os.path.join(out, f"fig_s5_{model or 'md'}.png"))
     print(f"{'model':<8} {'T [K]':>6} {'seed':>5} {'found':>7} {'vertical':>9} {'E_par':>6} "
-          f"{'E_perp,c':>8} {'min E_t,c':>9} {'reduction':>9} {'dip':>6}  [V/A, %, deg]")
+          f"{'E_perp,c':>8} {'min E_t,c':>9} {'reduction':>9} {'dip':>6} {'band':>11}  [V/A, %, deg]")
     for m in mins:
         edge = "  (at the largest E_par swept)" if m["at_grid_edge"] else ""
         print(f"{m['model']:<8} {m['T_K']:>6g} {m['seed']:>5} {m['found']:>3}/{m['conditions']:<3} "
               f"{m['vertical_E_perp_c_VA']:>9.2f} {m['E_par_VA']:>6.2f} {m['E_perp_c_VA']:>8.2f} "
-              f"{m['E_t_c_VA']:>9.3f} {m['reduction_pct']:>8.1f}% {m['dip_angle_deg']:>6.1f}{edge}")
+              f"{m['E_t_c_VA']:>9.3f} {m['reduction_pct']:>8.1f}% {m['dip_angle_deg']:>6.1f} "
+              f"{m['near_dip_low_deg']:>5.0f}-{m['near_dip_high_deg']:<5.0f}{edge}")
     for r in landau_rows:
         print(f"{r['model']:<8} Landau {r['criterion']:<8} {r['vertical_E_perp_c_VA']:>7.2f} "
               f"{r['E_par_VA']:>6.2f} {r['E_perp_c_VA']:>8.2f} {r['E_t_c_VA']:>9.3f} "

@@ -174,6 +174,10 @@ def fig_s5(results, axes):
                      label=model)
         axes[2].plot(t, [m["dip_angle_deg"] for m in mins], "o-", color=COLORS[model],
                      label=model)
+        if all("near_dip_low_deg" in m for m in mins):  # summaries before the band lack it
+            axes[2].fill_between(t, [m["near_dip_low_deg"] for m in mins],
+                                 [m["near_dip_high_deg"] for m in mins], color=COLORS[model],
+                                 alpha=0.15, lw=0)
         drawn += 1
     axes[0].set_xlabel("E_par at 60 deg [V/A]")
     axes[0].set_ylabel("E_perp,c [V/A]")
@@ -242,6 +246,16 @@ def curie_table(results):
     return out + [""]
 
 
+def _band(row):
+    """The near-minimal band of a Fig. S5 minimum: its dip angles [deg] and how many conditions."""
+    if "near_dip_low_deg" not in row or not np.isfinite(row["near_dip_low_deg"]):
+        return ""
+    low, high, count = row["near_dip_low_deg"], row["near_dip_high_deg"], row["near_minimum"]
+    if count == 1:
+        return f"{low:.0f} deg (1 condition)"
+    return f"{low:.0f}-{high:.0f} deg ({count} conditions)"
+
+
 def tables(results):
     """The markdown tables of docs/reproduction.md, from the same summaries as the figures."""
     out = curie_table(results)
@@ -282,13 +296,15 @@ def tables(results):
     if rows:
         out += ["Fig. S5 / 4(c): minimum total field over the E_par grid, per temperature", "",
                 "| model | T [K] | conditions found | vertical E_perp,c [V/A] | min E_t,c [V/A] | "
-                "at E_par, E_perp,c [V/A] | reduction | dip angle |", "|---" * 8 + "|"]
+                "at E_par, E_perp,c [V/A] | reduction | dip angle | dip angles within "
+                "0.05 V/A of the minimum |", "|---" * 9 + "|"]
         for m, r in rows:
             edge = " (grid edge)" if r["at_grid_edge"] else ""
             out.append(f"| {m} | {r['T_K']:g} | {r['found']} of {r['conditions']} | "
                        f"{r['vertical_E_perp_c_VA']:.2f} | {r['E_t_c_VA']:.3f} | "
                        f"{r['E_par_VA']:.2f}, {r['E_perp_c_VA']:.2f}{edge} | "
-                       f"{r['reduction_pct']:.1f} % | {r['dip_angle_deg']:.1f} deg |")
+                       f"{r['reduction_pct']:.1f} % | {r['dip_angle_deg']:.1f} deg | "
+                       f"{_band(r)} |")
     return "\n".join(out)
 
 
