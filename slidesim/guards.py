@@ -7,6 +7,7 @@ Nose-Hoover chain can cool a blown-up system back to its target temperature, but
 atom that jumped, a force that diverged or a conserved energy that leapt.
 """
 
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -110,8 +111,13 @@ def check_replica(state, replica, result, limits, checkpoint_path, old_positions
 
 
 class StopSignals:
-    """Context manager: SIGINT and SIGTERM set ``requested`` (the signal's name) instead of
-    killing the run, which stops cleanly between steps; a second signal interrupts at once.
+    """Context manager: SIGINT, SIGTERM and SIGHUP set ``requested`` (the signal's name) instead
+    of killing the run, which stops cleanly between steps; a second signal interrupts at once.
+
+    SIGHUP (the terminal closed, an ssh session dropped) also points the standard streams that
+    were a terminal at /dev/null, so that the progress bar and the closing summary do not fail
+    on a terminal that is gone. A SIGHUP that is ignored (``nohup slidesim run ...``) stays
+    ignored, and the run goes on.
 
     Python lets only the main thread install handlers; a run in a worker thread (a Dask task)
     relies on its periodic checkpoints instead.
@@ -120,16 +126,24 @@ class StopSignals:
     def __init__(self):
         self.requested = None
         self._previous = {}
+        self._terminal_fds = []
 
     def _handle(self, signum, frame):
         if self.requested is not None:
             raise KeyboardInterrupt
+        if signum == getattr(signal, "SIGHUP", None):
+            _detach(self._terminal_fds)
         self.requested = signal.Signals(signum).name
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._previous = {sig: signal.signal(sig, self._handle)
-                              for sig in (signal.SIGINT, signal.SIGTERM)}
+            signals = [signal.SIGINT, signal.SIGTERM]
+            hangup = getattr(signal, "SIGHUP", None)  # not on Windows
+            if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
+                signals.append(hangup)
+                # after a hangup the terminal may no longer answer isatty: ask now
+                self._terminal_fds = [fd for fd in (1, 2) if _isatty(fd)]
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in signals}
         return self
 
     def __exit__(self, *exc):
@@ -137,3 +151,26 @@ class StopSignals:
             signal.signal(sig, handler)
         self._previous = {}
         return False
+
+
+def _isatty(fd):
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _detach(fds):
+    """Point the file descriptors ``fds`` (a terminal that hung up) at /dev/null."""
+    if not fds:
+        return
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in fds:
+        try:
+            os.dup2(null, fd)
+        except OSError:
+            pass
+    os.close(null)

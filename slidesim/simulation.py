@@ -12,9 +12,9 @@ there and docs/engine.md), with, after every step::
     checkpointer / progress         checkpoint when due; the progress bar
 
 Everything that changes is in ``Simulation.state`` (:class:`slidesim.state.State`); a checkpoint
-is that state, so a restart continues bit for bit. Ctrl-C and SIGTERM are noted by a handler
-and acted on between steps (:mod:`slidesim.guards`): the trajectory is flushed and a checkpoint
-written.
+is that state, so a restart continues bit for bit. Ctrl-C, SIGTERM and SIGHUP are noted by a
+handler and acted on between steps (:mod:`slidesim.guards`): the trajectory is flushed and a
+checkpoint written.
 """
 
 import hashlib

@@ -1,6 +1,7 @@
 """The driver end to end: restarts, interrupts, blow-ups, outputs, the command line."""
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -130,6 +131,70 @@ def test_sigterm_flushes_trajectory_and_writes_checkpoint(tmp_path):
     state, _ = read_checkpoint(tmp_path / "out" / "checkpoint.npz")
     frames = read_trajectory(traj)
     assert state.step >= frames["step"][-1] > 200
+
+
+def _long_deck(tmp_path):
+    deck = tmp_path / "long.in"
+    deck.write_text(DECK.format(integrator="nve", replicas=1, output=tmp_path / "out")
+                    .replace("steps 40", "steps 4000000").replace("every 1000", "every 100000000"))
+    return deck
+
+
+def _wait_for_frames(traj, count=20):
+    deadline = time.time() + 120
+    while time.time() < deadline and not (traj.exists()
+                                          and read_trajectory(traj)["step"].size > count):
+        time.sleep(0.5)
+
+
+def test_closing_the_terminal_stops_cleanly(tmp_path):
+    """A run with its progress bar on a terminal that closes (SIGHUP, as when an ssh session
+    drops) stops between steps and writes its checkpoint, like Ctrl-C."""
+    import pty
+
+    deck = _long_deck(tmp_path)
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: slidesim on the pseudo-terminal, progress bar on
+        os.chdir(tmp_path)
+        os.execv(sys.executable, [sys.executable, "-m", "slidesim.cli", "run", str(deck)])
+    traj = tmp_path / "out" / "traj.nc"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (traj.exists()
+                                          and read_trajectory(traj)["step"].size > 20):
+        ready, _, _ = select.select([terminal], [], [], 0.5)
+        if ready:
+            try:
+                os.read(terminal, 65536)  # keep the terminal drained
+            except OSError:
+                break
+    os.close(terminal)  # the terminal goes away: the kernel sends SIGHUP
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 130
+    log = (tmp_path / "out" / "log.txt").read_text()
+    assert "stopped by SIGHUP" in log, log[-2000:]
+    state, _ = read_checkpoint(tmp_path / "out" / "checkpoint.npz")
+    frames = read_trajectory(traj)
+    assert state.step >= frames["step"][-1] > 200
+
+
+def test_ignored_hangup_stays_ignored(tmp_path):
+    """Under nohup (SIGHUP ignored) a hangup does not stop the run; SIGTERM still does."""
+    deck = _long_deck(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "slidesim.cli", "run", str(deck), "--no-progress"],
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    traj = tmp_path / "out" / "traj.nc"
+    _wait_for_frames(traj)
+    proc.send_signal(signal.SIGHUP)
+    steps = read_trajectory(traj)["step"][-1]
+    deadline = time.time() + 60  # the run goes on writing frames
+    while time.time() < deadline and read_trajectory(traj)["step"][-1] <= steps + 100:
+        time.sleep(0.5)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopped by SIGTERM" in err and "SIGHUP" not in err
 
 
 def test_cli_check_and_errors(tmp_path):
