@@ -142,7 +142,7 @@ class StopSignals:
             if hangup is not None and signal.getsignal(hangup) is not signal.SIG_IGN:
                 signals.append(hangup)
                 # after a hangup the terminal may no longer answer isatty: ask now
-                self._terminal_fds = [fd for fd in (1, 2) if _isatty(fd)]
+                self._terminal_fds = [fd for fd in (1, 2) if os.isatty(fd)]
             self._previous = {sig: signal.signal(sig, self._handle) for sig in signals}
         return self
 
@@ -150,13 +150,6 @@ class StopSignals:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous = {}
-        return False
-
-
-def _isatty(fd):
-    try:
-        return os.isatty(fd)
-    except OSError:
         return False
 
 

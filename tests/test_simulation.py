@@ -114,25 +114,6 @@ def test_nan_forces_are_caught(tmp_path):
         sim.run()
 
 
-def test_sigterm_flushes_trajectory_and_writes_checkpoint(tmp_path):
-    deck = (tmp_path / "long.in")
-    deck.write_text(DECK.format(integrator="nve", replicas=1, output=tmp_path / "out")
-                    .replace("steps 40", "steps 4000000").replace("every 1000", "every 100000000"))
-    proc = subprocess.Popen([sys.executable, "-m", "slidesim.cli", "run", str(deck), "--no-progress"],
-                            stderr=subprocess.PIPE, text=True)
-    traj = tmp_path / "out" / "traj.nc"
-    deadline = time.time() + 120
-    while time.time() < deadline and not (traj.exists() and read_trajectory(traj)["step"].size > 20):
-        time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "stopped by SIGTERM" in err
-    state, _ = read_checkpoint(tmp_path / "out" / "checkpoint.npz")
-    frames = read_trajectory(traj)
-    assert state.step >= frames["step"][-1] > 200
-
-
 def _long_deck(tmp_path):
     deck = tmp_path / "long.in"
     deck.write_text(DECK.format(integrator="nve", replicas=1, output=tmp_path / "out")
@@ -145,6 +126,21 @@ def _wait_for_frames(traj, count=20):
     while time.time() < deadline and not (traj.exists()
                                           and read_trajectory(traj)["step"].size > count):
         time.sleep(0.5)
+
+
+def test_sigterm_flushes_trajectory_and_writes_checkpoint(tmp_path):
+    deck = _long_deck(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "slidesim.cli", "run", str(deck), "--no-progress"],
+                            stderr=subprocess.PIPE, text=True)
+    traj = tmp_path / "out" / "traj.nc"
+    _wait_for_frames(traj)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopped by SIGTERM" in err
+    state, _ = read_checkpoint(tmp_path / "out" / "checkpoint.npz")
+    frames = read_trajectory(traj)
+    assert state.step >= frames["step"][-1] > 200
 
 
 def test_closing_the_terminal_stops_cleanly(tmp_path):

@@ -266,7 +266,7 @@ def main(argv=None):
     probes = list(probes.values())
     wall_min = task_seconds(probes) / 60.0
     with open(os.path.join(out, "fig_s5.json"), "w") as handle:
-        json.dump({"minima": mins, "landau": landau_rows, "landau_curves": curves,
+        json.dump({"minima": mins, "band_VA": args.band, "landau": landau_rows, "landau_curves": curves,
                    "landau_errors": landau_errors, "conditions": conds, "paper": PAPER,
                    "probes_run": len({r["run_dir"] for r in probes}),
                    "probe_wall_min": wall_min}, handle, indent=1, default=float)

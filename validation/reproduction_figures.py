@@ -289,15 +289,16 @@ def tables(results):
                 cells += [_cell(row), row["theta_deg"].replace(" ", ", ") if row else ""]
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
-    rows = []
+    rows, band = [], 0.05
     for m in MODELS:
         d = _load(os.path.join(results, "fig_s5", _folder(m), "fig_s5.json"))
         rows += [(m, r) for r in (d or {"minima": []})["minima"]]
+        band = (d or {}).get("band_VA", band)
     if rows:
         out += ["Fig. S5 / 4(c): minimum total field over the E_par grid, per temperature", "",
                 "| model | T [K] | conditions found | vertical E_perp,c [V/A] | min E_t,c [V/A] | "
                 "at E_par, E_perp,c [V/A] | reduction | dip angle | dip angles within "
-                "0.05 V/A of the minimum |", "|---" * 9 + "|"]
+                f"{band:g} V/A of the minimum |", "|---" * 9 + "|"]
         for m, r in rows:
             edge = " (grid edge)" if r["at_grid_edge"] else ""
             out.append(f"| {m} | {r['T_K']:g} | {r['found']} of {r['conditions']} | "
